@@ -1,0 +1,125 @@
+"""The `aeglobal` command."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from aeglobal_pipeline.config import ConfigError, aeglobal_home
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """One global identity per person across Salesforce orgs and Account Engagement units."""
+
+
+@main.group()
+def sandbox() -> None:
+    """The local Salesforce + Account Engagement sandbox (state under $AEGLOBAL_HOME/sandbox)."""
+
+
+@sandbox.command("load")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def sandbox_load(directory: Path) -> None:
+    """Replace the sandbox's orgs with a snapshot DIRECTORY (sources.yaml + <source>/<Object>.csv)."""
+    from aeglobal_pipeline.sandbox.snapshot import SnapshotError, load_snapshot
+
+    started = time.perf_counter()
+    try:
+        summary = load_snapshot(directory, aeglobal_home())
+    except (SnapshotError, ConfigError) as error:
+        _fail(str(error))
+    click.echo(f"loaded {directory} into the sandbox in {time.perf_counter() - started:.1f}s")
+    click.echo(str(summary))
+    click.echo(f"sources file: {aeglobal_home() / 'sources.yaml'}")
+
+
+@sandbox.command("generate")
+@click.option("--persons", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Snapshot directory to write; ground truth is written beside it.")
+@click.option("--load/--no-load", default=True, show_default=True,
+              help="Load the generated snapshot into the sandbox.")
+def sandbox_generate(persons: int, seed: int, out: Path, load: bool) -> None:
+    """Write a realistic multi-org snapshot with its ground truth, deterministic per seed."""
+    from aeglobal_pipeline.sandbox.generate import generate_snapshot
+
+    started = time.perf_counter()
+    summary = generate_snapshot(persons=persons, seed=seed, out=out)
+    click.echo(f"generated {persons:,} persons into {out} in {time.perf_counter() - started:.1f}s")
+    click.echo(str(summary))
+    if load:
+        sandbox_load.callback(out)  # type: ignore[misc]
+
+
+@sandbox.command("serve")
+@click.option("--port", type=int, default=0, help="0 picks a free port.")
+def sandbox_serve(port: int) -> None:
+    """Serve the sandbox in the foreground on 127.0.0.1 until interrupted."""
+    from aeglobal_pipeline.sandbox.process import serve
+
+    serve(aeglobal_home(), port)
+
+
+@sandbox.command("stop")
+def sandbox_stop() -> None:
+    """Stop a sandbox server started in the background."""
+    from aeglobal_pipeline.sandbox.process import stop
+
+    stop(aeglobal_home())
+    click.echo("sandbox stopped")
+
+
+@main.command("run")
+@click.option("--apply", is_flag=True, help="Write resolved changes back (default: dry run).")
+@click.option("--full-refresh", is_flag=True, help="Re-extract everything, ignoring high-water marks.")
+def run(apply: bool, full_refresh: bool) -> None:
+    """Materialize the whole pipeline and print what it did."""
+    from aeglobal_pipeline.runner import run_pipeline
+
+    started = time.perf_counter()
+    summary = run_pipeline(apply=apply, full_refresh=full_refresh)
+    elapsed = time.perf_counter() - started
+    for asset, metadata in sorted(summary.materialized.items()):
+        counts = ", ".join(
+            f"{key} {metadata[key]}" for key in ("new", "updated", "deleted") if key in metadata
+        )
+        rows = metadata.get("dagster/row_count", "")
+        click.echo(f"  {asset:<40} rows {rows!s:>9}  {counts}")
+    for check, passed in sorted(summary.checks.items()):
+        click.echo(f"  check {check}: {'passed' if passed else 'FAILED'}")
+    for step, message in sorted(summary.failures.items()):
+        click.secho(f"  FAILED {step}: {message}", fg="red", err=True)
+    click.echo(f"run {summary.run_id} {'succeeded' if summary.success else 'failed'} in {elapsed:.1f}s")
+    click.echo(f"warehouse: {aeglobal_home() / 'warehouse.duckdb'}")
+    if not summary.success:
+        sys.exit(1)
+
+
+@main.command("ui")
+@click.option("--port", type=int, default=3000, show_default=True)
+def ui(port: int) -> None:
+    """Start the Dagster UI on 127.0.0.1 with this project's workspace and instance."""
+    import os
+    import subprocess
+
+    from aeglobal_pipeline.runner import dagster_home
+
+    dagster_home()
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    sys.exit(subprocess.call(command, env=os.environ.copy()))
+
+
+if __name__ == "__main__":
+    main()

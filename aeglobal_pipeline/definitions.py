@@ -1,0 +1,36 @@
+"""Dagster definitions: gathers the assets, checks, jobs, schedules and resources of each domain."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from aeglobal_pipeline.config import ConfigError, load_sources
+from aeglobal_pipeline.sources.assets import build_extract_assets, build_extract_freshness_checks
+from aeglobal_pipeline.sources.resources import SourceSystems
+
+logger = dg.get_dagster_logger()
+
+
+def build_definitions() -> dg.Definitions:
+    """Everything the project defines, built from the active sources.yaml."""
+    try:
+        sources = load_sources()
+    except ConfigError as error:
+        # Still load (empty) so the UI can show what is wrong instead of a dead code location.
+        logger.warning(f"No extract assets: {error}")
+        extract_assets = []
+    else:
+        extract_assets = build_extract_assets(sources)
+    return dg.Definitions(
+        assets=extract_assets,
+        asset_checks=build_extract_freshness_checks(extract_assets),
+        jobs=[
+            dg.define_asset_job("extract_job", selection=dg.AssetSelection.groups("extract")),
+        ],
+        resources={"source_systems": SourceSystems()},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -1,0 +1,104 @@
+"""`aeglobal run`: materialize the whole pipeline in-process, recorded in the Dagster instance.
+
+Runs land in `$DAGSTER_HOME` (default `$AEGLOBAL_HOME/dagster`), so `make ui` shows the
+runs made from the command line next to those made in the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from aeglobal_pipeline.config import aeglobal_home
+
+DAGSTER_YAML = """\
+# Written by aeglobal: assets that write the DuckDB warehouse share one pool of size 1.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_home() -> Path:
+    """$DAGSTER_HOME, defaulting to (and creating) $AEGLOBAL_HOME/dagster with a pool limit."""
+    path = Path(os.environ.setdefault("DAGSTER_HOME", str(aeglobal_home() / "dagster"))).resolve()
+    os.environ["DAGSTER_HOME"] = str(path)
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    return path
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    success: bool
+    materialized: dict[str, dict] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+
+
+def _op_config(job: dg.JobDefinition, full_refresh: bool, apply: bool) -> dict:
+    ops: dict[str, dict] = {}
+    for node in job.graph.node_defs:
+        config_field = getattr(node, "config_field", None)
+        if config_field is None:
+            continue
+        fields = getattr(config_field.config_type, "fields", {}) or {}
+        wanted = {}
+        if "full_refresh" in fields and full_refresh:
+            wanted["full_refresh"] = True
+        if "apply" in fields and apply:
+            wanted["apply"] = True
+        if wanted:
+            ops[node.name] = {"config": wanted}
+    return {"ops": ops} if ops else {}
+
+
+def run_pipeline(
+    *,
+    apply: bool = False,
+    full_refresh: bool = False,
+    selection: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> RunSummary:
+    """Materialize every asset (or a selection) and summarise what happened."""
+    from aeglobal_pipeline.definitions import build_definitions
+
+    dagster_home()
+    definitions = build_definitions()
+    job = definitions.resolve_implicit_global_asset_job_def()
+    if selection:
+        job = job.get_subset(
+            asset_selection=dg.AssetSelection.from_coercible(selection).resolve(
+                definitions.resolve_asset_graph()
+            )
+        )
+    run_config = _op_config(job, full_refresh, apply)
+    run_config["loggers"] = {"console": {"config": {"log_level": "INFO"}}}
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False,
+            tags={"aeglobal/trigger": "cli", "aeglobal/apply": str(apply).lower()},
+        )
+    summary = RunSummary(run_id=result.run_id, success=result.success)
+    for event in result.all_events:
+        if event.is_step_materialization:
+            materialization = event.step_materialization_data.materialization
+            summary.materialized[materialization.asset_key.to_user_string()] = {
+                key: value.value for key, value in materialization.metadata.items()
+            }
+        elif event.is_step_failure:
+            error = event.step_failure_data.error
+            summary.failures[event.step_key or "?"] = error.message.strip() if error else "failed"
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            summary.checks[evaluation.asset_check_key.to_user_string()] = evaluation.passed
+    return summary
