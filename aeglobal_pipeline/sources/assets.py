@@ -12,6 +12,7 @@ from aeglobal_pipeline.sources.extract import (
     extract_prospects,
     extract_salesforce_object,
 )
+from aeglobal_pipeline.sources.raw_views import UNION_VIEWS, refresh_union_view, write_source_systems
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.warehouse import connect
 
@@ -103,20 +104,79 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
     return _extract
 
 
+def build_source_systems_asset(sources: SourcesFile) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(["raw", "source_systems"]),
+        group_name=EXTRACT_GROUP,
+        kinds={"yaml", "duckdb"},
+        owners=["team:data-engineering"],
+        pool=WAREHOUSE_POOL,
+    )
+    def source_systems(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """The systems of sources.yaml (region, legal entity, countries) as a warehouse table."""
+        with connect() as con:
+            count = write_source_systems(con, sources)
+        table = "\n".join(
+            ["| source | kind | region | legal entity |", "|---|---|---|---|"]
+            + [f"| {s.name} | {s.kind} | {s.region} | {s.legal_entity} |" for s in sources.sources]
+        )
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": count, "sources": dg.MetadataValue.md(table)}
+        )
+
+    return source_systems
+
+
+def build_union_view_asset(object_name: str, sources: SourcesFile) -> dg.AssetsDefinition:
+    view = UNION_VIEWS[object_name]
+    upstream = [
+        extract_asset_key(s.name, object_name) for s in sources.sources if object_name in s.objects
+    ]
+
+    @dg.asset(
+        key=dg.AssetKey(view.split(".")),
+        description=f"Every source's {object_name} rows in one view, for the dbt staging models.",
+        group_name=EXTRACT_GROUP,
+        kinds={"duckdb"},
+        owners=["team:data-engineering"],
+        deps=upstream,
+        pool=WAREHOUSE_POOL,
+    )
+    def _union_view() -> dg.MaterializeResult:
+        with connect() as con:
+            refresh_union_view(con, object_name)
+            by_source = con.execute(
+                f"select _source, count(*) from {view} group by _source order by _source"  # noqa: S608 - constant view name
+            ).fetchall()
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": sum(n for _, n in by_source),
+                "rows_by_source": dg.MetadataValue.json(dict(by_source)),
+            }
+        )
+
+    return _union_view
+
+
 def build_extract_assets(sources: SourcesFile) -> list[dg.AssetsDefinition]:
-    return [
+    """Source systems table, one extract per source × object, and the union views over them."""
+    extracts = [
         build_extract_asset(source, object_name)
         for source in sources.sources
         for object_name in source.objects
     ]
+    objects = sorted({o for s in sources.sources for o in s.objects})
+    views = [build_union_view_asset(o, sources) for o in objects]
+    return [build_source_systems_asset(sources), *extracts, *views]
 
 
-def build_extract_freshness_checks(assets: list[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
+def build_extract_freshness_checks(
+    assets: list[dg.AssetsDefinition],
+) -> list[dg.AssetChecksDefinition]:
     """Warn when an extract has not been refreshed for a day (the sync is falling behind)."""
-    if not assets:
+    extracts = [a for a in assets if "object" in next(iter(a.specs)).metadata]
+    if not extracts:
         return []
     return list(
-        dg.build_last_update_freshness_checks(
-            assets=assets, lower_bound_delta=timedelta(hours=26)
-        )
+        dg.build_last_update_freshness_checks(assets=extracts, lower_bound_delta=timedelta(hours=26))
     )
