@@ -155,13 +155,11 @@ def score_clusterings(
     )
 
 
-def register_truth_csv(
-    con: duckdb.DuckDBPyConnection, path: Path | str, view_name: str = "truth"
-) -> str:
+def register_truth_csv(con: duckdb.DuckDBPyConnection, path: Path | str, view_name: str = "truth") -> str:
     """Expose a generator truth file (source, object, record_id, person_id) as a temporary view
     `view_name(record_key, person_id)` with record keys `<source>:<Object>:<Id>`."""
     relation = con.read_csv(str(path), header=True, all_varchar=True)
-    relation.project(
-        "source || ':' || object || ':' || record_id AS record_key, person_id"
-    ).create_view(view_name, replace=True)
+    relation.project("source || ':' || object || ':' || record_id AS record_key, person_id").create_view(
+        view_name, replace=True
+    )
     return view_name

@@ -1,0 +1,300 @@
+"""`aeglobal sandbox generate`: a realistic, deterministic multi-org CRM snapshot with ground truth.
+
+Writes `DIR/sources.yaml` and `DIR/<source>/<Object>.csv` (the snapshot contract), and beside
+DIR, never inside it, `<DIR>.truth.csv` (source, object, record_id, person_id for every Lead,
+Contact and Prospect row, deleted ones included) and `<DIR>.hard_negatives.csv` (pairs of
+records of different persons that look alike, with the reason).
+
+Persons are generated one at a time and their rows streamed to the CSV writers; the only state
+kept for the whole run is per company (account ids per org, first users of role mailboxes and
+switchboards) plus a small window of recent persons for look-alikes, so memory stays bounded
+at a million persons. Same seed → byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from random import Random
+
+from aeglobal_pipeline.config import write_sources
+from aeglobal_pipeline.sandbox.names import (
+    NameBank,
+    Weighted,
+    feminine_polish,
+    masculine_polish,
+    read_table,
+)
+from aeglobal_pipeline.sandbox.people import Job, Person, email_local, personal_email
+from aeglobal_pipeline.sandbox.records import (
+    AE_FOR_CRM,
+    AE_UNITS,
+    CRM_ORGS,
+    EARLIEST,
+    SNAPSHOT_AT,
+    SOURCES,
+    IdSequence,
+    header,
+    salesforce_id,
+)
+from aeglobal_pipeline.sandbox.rows import RowWriter
+from aeglobal_pipeline.sandbox.world import CompanyPool, countries, landline, mobile, postal_code
+from aeglobal_pipeline.sandbox.world import street as make_street
+
+TRUTH_FIELDS = ["source", "object", "record_id", "person_id"]
+HARD_NEGATIVE_FIELDS = ["record_key_a", "record_key_b", "reason"]
+
+
+@dataclass
+class SnapshotSummary:
+    out: Path
+    persons: int
+    seed: int
+    counts: dict[str, dict[str, int]]  # source → object → rows
+    truth_path: Path
+    hard_negatives_path: Path
+    hard_negatives: int
+    seconds: float
+    records: int = field(init=False)  # person-bearing rows (Lead, Contact, Prospect)
+
+    def __post_init__(self) -> None:
+        self.records = sum(
+            n for objects in self.counts.values() for obj, n in objects.items() if obj != "Account"
+        )
+
+
+def truth_paths(out: Path) -> tuple[Path, Path]:
+    out = Path(out)
+    return (
+        out.parent / f"{out.name}.truth.csv",
+        out.parent / f"{out.name}.hard_negatives.csv",
+    )
+
+
+class Output:
+    """All CSV writers of one snapshot; counts rows per source × object."""
+
+    def __init__(self, out: Path) -> None:
+        self.handles, self.writers = [], {}
+        self.counts: dict[str, dict[str, int]] = {}
+        for source in SOURCES.sources:
+            (out / source.name).mkdir(parents=True, exist_ok=True)
+            for obj in source.objects:
+                self._open((source.name, obj), out / source.name / f"{obj}.csv", header(source.name, obj))
+                self.counts.setdefault(source.name, {})[obj] = 0
+        truth, negatives = truth_paths(out)
+        self._open("truth", truth, TRUTH_FIELDS)
+        self._open("negatives", negatives, HARD_NEGATIVE_FIELDS)
+        self.hard_negatives = 0
+
+    def _open(self, key, path: Path, columns: list[str]) -> None:
+        handle = path.open("w", encoding="utf-8", newline="", buffering=1 << 20)
+        self.handles.append(handle)
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        self.writers[key] = writer
+
+    def row(self, source: str, obj: str, values: list[str], person_id: str | None) -> None:
+        self.writers[(source, obj)].writerow(values)
+        self.counts[source][obj] += 1
+        if person_id is not None:
+            self.writers["truth"].writerow((source, obj, values[0], person_id))
+
+    def hard_negative(self, key_a: str, key_b: str, reason: str) -> None:
+        self.writers["negatives"].writerow((key_a, key_b, reason))
+        self.hard_negatives += 1
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.close()
+
+
+class Generator:
+    def __init__(self, persons: int, seed: int, output: Output) -> None:
+        self.persons, self.seed, self.output = persons, seed, output
+        self.rng = Random(seed)
+        self.names = NameBank()
+        self.pool = CompanyPool(seed, persons, self.names.words)
+        table = countries()
+        self.country_pick = Weighted(list(table.values()), [c.weight for c in table.values()])
+        titles: dict[str, tuple[list, list]] = {}
+        for row in read_table("job_titles.csv"):
+            items, weights = titles.setdefault(row["language"], ([], []))
+            items.append(row["title"])
+            weights.append(row["weight"])
+        self.titles = {language: Weighted(*value) for language, value in titles.items()}
+        id_rng = Random(seed ^ 0x5EED)
+        self.ids = {
+            (org, obj): IdSequence(id_rng, 400_000_000 + 90_000_000 * i)
+            for i, org in enumerate(CRM_ORGS)
+            for obj in ("Account", "Contact", "Lead")
+        }
+        self.prospect_ids = {bu: IdSequence(id_rng, 10_000_000 * (i + 1)) for i, bu in enumerate(AE_UNITS)}
+        self.rows = RowWriter(self)
+        self.pending: deque = deque()  # look-alike persons to create next
+        self.recent: deque = deque(maxlen=256)  # (person, first record key) for namesakes
+
+    # ids -----------------------------------------------------------------------------------
+    def new_id(self, org: str, obj: str) -> str:
+        return salesforce_id(org, obj, self.ids[(org, obj)].take())
+
+    def new_prospect_id(self, bu: str) -> str:
+        return str(self.prospect_ids[bu].take())
+
+    # persons -------------------------------------------------------------------------------
+    def make_job(self, rng: Random, country, name, company=None) -> Job:
+        if company is None and rng.random() < 0.95:
+            company = self.pool.pick(rng, country.code)
+        titles = self.titles["en"] if rng.random() < 0.7 else self.titles.get(country.language)
+        title = (titles or self.titles["en"]).pick(rng)
+        if company is None:
+            return Job(None, title, "", None)
+        email = f"{email_local(company.email_pattern, name)}@{company.domain}"
+        if company.index < 200 and rng.random() < 0.25:
+            # Big employers disambiguate common names: thomas.mueller2@.
+            local, _, domain = email.partition("@")
+            email = f"{local}{rng.randint(2, 9)}@{domain}"
+        direct = landline(rng, country, company.city) if rng.random() < 0.7 else None
+        return Job(company, title, email, direct)
+
+    def make_person(self, index: int, spec: tuple | None) -> Person:
+        rng = self.rng
+        kind = spec[0] if spec else None
+        if kind == "relative":
+            base: Person = spec[1]
+            country = base.country
+            name = self.names.person(rng, base.name.locale)
+            family = base.name.family
+            if name.locale == "pl":  # Kowalski's wife is Kowalska
+                family = masculine_polish(family)
+                family = feminine_polish(family) if name.gender == "f" else family
+            name = replace(name, family=family, family2=base.name.family2)
+        elif kind in ("namesake", "swapped"):
+            base = spec[1]
+            country, name = base.country, spec[3]
+        else:
+            country = self.country_pick.pick(rng)
+            name = self.names.person(rng, country.locales.pick(rng))
+        company = spec[1].jobs[0].company if kind == "swapped" else None
+        jobs = [self.make_job(rng, country, name, company)]
+        if kind == "namesake" and jobs[0].company == base.jobs[0].company:
+            jobs = [self.make_job(rng, country, name)]
+        if rng.random() < 0.08:  # job change: new company, new e-mail, new phone
+            jobs.append(self.make_job(rng, country, name))
+        birth_year = 1955 + int(rng.random() * 48)
+        created = EARLIEST + int(rng.random() * (SNAPSHOT_AT - EARLIEST - 90 * 86400))
+        if kind == "relative":
+            home = (base.home_phone, base.home_street, base.home_city, base.home_postal)
+        else:
+            city = country.cities.pick(rng)
+            word = rng.choice(self.names.words[(country.language, "street")])[0]
+            home = (
+                landline(rng, country, city),
+                make_street(rng, country.language, word),
+                city,
+                postal_code(rng, country, city),
+            )
+        person = Person(
+            person_id=f"P{index:08d}",
+            country=country,
+            name=name,
+            jobs=jobs,
+            personal_email=personal_email(rng, index, name, country.free_mail.pick(rng), birth_year),
+            mobile=mobile(rng, country) if rng.random() < 0.75 else None,
+            home_phone=home[0],
+            home_street=home[1],
+            home_city=home[2],
+            home_postal=home[3],
+            opted_out=rng.random() < 0.12,
+            do_not_call=rng.random() < 0.05,
+            birthdate=f"{birth_year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            created=created,
+        )
+        if kind == "relative":
+            person.in_household = True
+            person.household_email = base.household_email
+            person.linked.append(("shared_household_phone", spec[2]))
+        elif kind == "namesake":
+            person.linked.append(("same_name_different_company", spec[2]))
+        elif kind == "swapped":
+            person.linked.append(("swapped_name_order_different_person", spec[2]))
+        return person
+
+    def schedule_lookalikes(self, person: Person, first_key: str) -> None:
+        rng, name = self.rng, person.name
+        if rng.random() < (0.3 if person.in_household else 0.025):  # households of 2–4
+            if not person.in_household and rng.random() < 0.3:
+                person.household_email = person.personal_email
+            self.pending.append(("relative", person, first_key))
+        if rng.random() < 0.012 and person.jobs[0].company is not None:
+            self.pending.append(("namesake", person, first_key, name))
+        if name.locale in ("zh", "ko") and rng.random() < 0.04 and person.jobs[0].company:
+            swapped = replace(name, given=name.family, family=name.given)
+            self.pending.append(("swapped", person, first_key, swapped))
+        self.recent.append((person, first_key))
+
+    # records -------------------------------------------------------------------------------
+    def plan(self, person: Person) -> list[tuple[str, str, int]]:
+        """(source, object, job index) for each record of the person, in write order."""
+        r = self.rng.random
+        org = person.country.org
+        primary = "Contact" if r() < 0.5 else "Lead"
+        plans = [(org, primary, 0)]
+        if primary == "Contact" and r() < 0.35:
+            plans.append((org, "ConvertedLead", 0))
+        if r() < 0.10:
+            plans.append((org, "Lead", 0))  # within-org duplicate
+        if r() < 0.12:
+            other = self.rng.choice([o for o in CRM_ORGS if o != org])
+            plans.append((other, "Lead" if r() < 0.7 else "Contact", 0))
+        bu = AE_FOR_CRM.get(org)
+        if bu and r() < 0.55:
+            plans.append((bu, "Prospect", 0))
+        elif not bu and r() < 0.10:
+            plans.append((self.rng.choice(AE_UNITS), "Prospect", 0))
+        if bu and r() < 0.06:
+            plans.append((next(b for b in AE_UNITS if b != bu), "Prospect", 0))
+        if len(person.jobs) > 1:
+            plans.append((org, "Lead", 1) if r() < 0.7 else (bu or AE_UNITS[0], "Prospect", 1))
+        return plans
+
+    def run(self) -> None:
+        for index in range(self.persons):
+            spec = self.pending.popleft() if self.pending else None
+            person = self.make_person(index, spec)
+            keys = self.rows.write_person(person, self.plan(person))
+            for reason, other in person.linked:
+                self.output.hard_negative(other, keys[0], reason)
+            self.schedule_lookalikes(person, keys[0])
+
+
+def generate_snapshot(persons: int, seed: int, out: Path) -> SnapshotSummary:
+    """Generate a snapshot of `persons` people into `out` (created if missing)."""
+    if persons < 1:
+        raise ValueError("persons must be at least 1")
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_sources(SOURCES, out / "sources.yaml")
+    output = Output(out)
+    try:
+        Generator(persons, seed, output).run()
+    finally:
+        output.close()
+    truth, negatives = truth_paths(out)
+    return SnapshotSummary(
+        out=out,
+        persons=persons,
+        seed=seed,
+        counts=output.counts,
+        truth_path=truth,
+        hard_negatives_path=negatives,
+        hard_negatives=output.hard_negatives,
+        seconds=time.perf_counter() - started,
+    )
+
+
+__all__ = ["SnapshotSummary", "generate_snapshot", "truth_paths"]

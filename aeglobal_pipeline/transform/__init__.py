@@ -1,0 +1,1 @@
+"""dbt models as Dagster assets: staging, intermediate person records, marts."""
