@@ -1,0 +1,1 @@
+"""Local Salesforce + Account Engagement emulator (HTTPS) used for demos, tests and rehearsals."""

@@ -1,0 +1,1 @@
+"""Source systems: Salesforce and Account Engagement clients and the extract assets."""
