@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from aeglobal_pipeline.config import ConfigError, load_sources
-from aeglobal_pipeline.sources.assets import build_extract_assets, build_extract_freshness_checks
+from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
 
 logger = dg.get_dagster_logger()
@@ -23,7 +23,6 @@ def build_definitions() -> dg.Definitions:
         extract_assets = build_extract_assets(sources)
     return dg.Definitions(
         assets=extract_assets,
-        asset_checks=build_extract_freshness_checks(extract_assets),
         jobs=[
             dg.define_asset_job("extract_job", selection=dg.AssetSelection.groups("extract")),
         ],

@@ -1,7 +1,5 @@
 """Extract assets: one per source × object in sources.yaml, with a freshness check beside each."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 import dagster as dg
@@ -21,14 +19,11 @@ WAREHOUSE_POOL = "warehouse"
 # Transient API trouble (timeouts, 5xx after the client's own retries) is worth another go.
 EXTRACT_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 
-
 class ExtractConfig(dg.Config):
     full_refresh: bool = False
 
-
 def extract_asset_key(source: str, object_name: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", f"{source}__{object_name.lower()}"])
-
 
 def _preview(result: ExtractResult) -> str:
     """Counts and the newest change stamps only: raw rows carry personal data."""
@@ -43,7 +38,6 @@ def _preview(result: ExtractResult) -> str:
     lines = [f"| {id_column} | {stamp_column} | deleted | run |", "|---|---|---|---|"]
     lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3][:8]} |" for r in rows]
     return "\n".join(lines)
-
 
 def _materialize_result(result: ExtractResult) -> dg.MaterializeResult:
     return dg.MaterializeResult(
@@ -62,7 +56,6 @@ def _materialize_result(result: ExtractResult) -> dg.MaterializeResult:
         }
     )
 
-
 def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition:
     kind = "salesforce" if source.kind == "salesforce" else "account_engagement"
     system = "Salesforce org" if source.kind == "salesforce" else "Account Engagement business unit"
@@ -79,6 +72,10 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
         tags={"region": source.region.lower(), "source": source.name},
         metadata={"source": source.name, "legal_entity": source.legal_entity, "object": object_name},
         retry_policy=EXTRACT_RETRY,
+        # A daily sync: warn when an extract is a day old, fail when it is two days behind.
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=48), warn_window=timedelta(hours=26)
+        ),
         pool=WAREHOUSE_POOL,
     )
     def _extract(
@@ -87,12 +84,12 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
         log = context.log.info
         if source.kind == "salesforce":
             result = extract_salesforce_object(
-                source_systems.salesforce(source.name), source, object_name, context.run_id,
+                source_systems.salesforce(source.name), source, object_name, context.run.run_id,
                 log=log, full_refresh=config.full_refresh,
             )
         else:
             result = extract_prospects(
-                source_systems.account_engagement(source.name), source, context.run_id,
+                source_systems.account_engagement(source.name), source, context.run.run_id,
                 log=log, full_refresh=config.full_refresh,
             )
         log(
@@ -102,7 +99,6 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
         return _materialize_result(result)
 
     return _extract
-
 
 def build_source_systems_asset(sources: SourcesFile) -> dg.AssetsDefinition:
     @dg.asset(
@@ -125,7 +121,6 @@ def build_source_systems_asset(sources: SourcesFile) -> dg.AssetsDefinition:
         )
 
     return source_systems
-
 
 def build_union_view_asset(object_name: str, sources: SourcesFile) -> dg.AssetsDefinition:
     view = UNION_VIEWS[object_name]
@@ -157,7 +152,6 @@ def build_union_view_asset(object_name: str, sources: SourcesFile) -> dg.AssetsD
 
     return _union_view
 
-
 def build_extract_assets(sources: SourcesFile) -> list[dg.AssetsDefinition]:
     """Source systems table, one extract per source × object, and the union views over them."""
     extracts = [
@@ -168,15 +162,3 @@ def build_extract_assets(sources: SourcesFile) -> list[dg.AssetsDefinition]:
     objects = sorted({o for s in sources.sources for o in s.objects})
     views = [build_union_view_asset(o, sources) for o in objects]
     return [build_source_systems_asset(sources), *extracts, *views]
-
-
-def build_extract_freshness_checks(
-    assets: list[dg.AssetsDefinition],
-) -> list[dg.AssetChecksDefinition]:
-    """Warn when an extract has not been refreshed for a day (the sync is falling behind)."""
-    extracts = [a for a in assets if "object" in next(iter(a.specs)).metadata]
-    if not extracts:
-        return []
-    return list(
-        dg.build_last_update_freshness_checks(assets=extracts, lower_bound_delta=timedelta(hours=26))
-    )
