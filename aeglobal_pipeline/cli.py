@@ -95,8 +95,12 @@ def run(apply: bool, full_refresh: bool) -> None:
         )
         rows = metadata.get("dagster/row_count", "")
         click.echo(f"  {asset:<40} rows {rows!s:>9}  {counts}")
-    for check, passed in sorted(summary.checks.items()):
-        click.echo(f"  check {check}: {'passed' if passed else 'FAILED'}")
+    failed_checks = sorted(check for check, passed in summary.checks.items() if not passed)
+    click.echo(
+        f"  checks: {len(summary.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
+    )
+    for check in failed_checks:
+        click.secho(f"  check FAILED: {check}", fg="red")
     for step, message in sorted(summary.failures.items()):
         click.secho(f"  FAILED {step}: {message}", fg="red", err=True)
     click.echo(f"run {summary.run_id} {'succeeded' if summary.success else 'failed'} in {elapsed:.1f}s")

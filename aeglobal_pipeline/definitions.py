@@ -7,6 +7,7 @@ import dagster as dg
 from aeglobal_pipeline.config import ConfigError, load_sources
 from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
+from aeglobal_pipeline.transform.assets import build_dbt_assets, dbt_resource
 
 logger = dg.get_dagster_logger()
 
@@ -22,11 +23,11 @@ def build_definitions() -> dg.Definitions:
     else:
         extract_assets = build_extract_assets(sources)
     return dg.Definitions(
-        assets=extract_assets,
+        assets=[*extract_assets, build_dbt_assets()],
         jobs=[
             dg.define_asset_job("extract_job", selection=dg.AssetSelection.groups("extract")),
         ],
-        resources={"source_systems": SourceSystems()},
+        resources={"source_systems": SourceSystems(), "dbt": dbt_resource()},
     )
 
 

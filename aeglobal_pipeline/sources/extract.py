@@ -1,8 +1,9 @@
 """Incremental extraction of one source × object into its raw warehouse table.
 
-Salesforce: the first load of an object uses a Bulk API 2.0 query (as production connectors
-do for large initial loads); later runs use REST queryAll from the high-water mark on
-SystemModstamp, which also returns deleted rows. Account Engagement: v5 prospect pages from
+Salesforce: the first load of an object uses a Bulk API 2.0 queryAll job (as production
+connectors do for large initial loads); later runs use REST queryAll from the high-water mark
+on SystemModstamp. Both return deleted rows, which are kept and flagged, so an incremental
+history and a full reload give the same table. Account Engagement: v5 prospect pages from
 the high-water mark on updatedAt. Pages stream to staging files; the warehouse is locked only
 for the merge.
 """
@@ -99,7 +100,8 @@ def extract_salesforce_object(
             mode = "bulk_initial"
             log(f"{source.name}.{object_name}: initial load through Bulk API 2.0 ({len(fields)} fields)")
             bulk = getattr(sf.bulk2, object_name)
-            for page in bulk.query(select, max_records=BULK_PAGE_ROWS, wait=bulk_poll_seconds):
+            # queryAll, so a first load holds the same rows (deleted ones flagged) as later increments.
+            for page in bulk.query_all(select, max_records=BULK_PAGE_ROWS, wait=bulk_poll_seconds):
                 staged.add_csv(page)
                 log(f"{source.name}.{object_name}: {staged.rows:,} records fetched")
         else:
@@ -138,8 +140,7 @@ def extract_prospects(
         pages = client.iter_prospect_pages(
             list(PROSPECT_FIELDS),
             updated_after=mark,
-            # Deleted prospects only matter once we hold a copy that must be marked deleted.
-            deleted="false" if mark is None else "all",
+            deleted="all",
         )
         for page in pages:
             staged.add_records(page)

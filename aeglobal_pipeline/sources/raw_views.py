@@ -23,12 +23,13 @@ STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
         "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Company", "Title", "Street",
         "City", "PostalCode", "State", "Country", "Status", "LeadSource", "HasOptedOutOfEmail",
         "DoNotCall", "IsConverted", "ConvertedContactId", "ConvertedAccountId", "Global_Person_Id__c",
+        "Brand__c",
         "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted",
     ),
     "Contact": (
         "Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title",
         "MailingStreet", "MailingCity", "MailingPostalCode", "MailingState", "MailingCountry",
-        "Birthdate", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "Global_Person_Id__c",
+        "Birthdate", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "Global_Person_Id__c", "Brand__c",
         "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted",
     ),
     "Account": (

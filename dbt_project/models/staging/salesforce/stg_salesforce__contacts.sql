@@ -29,6 +29,7 @@ renamed as (
         {{ to_boolean('HasOptedOutOfEmail') }} as has_opted_out_of_email,
         {{ to_boolean('DoNotCall') }} as do_not_call,
         {{ blank_as_null('Global_Person_Id__c') }} as global_person_id,
+        {{ blank_as_null('Brand__c') }} as brand,
         {{ to_timestamp('CreatedDate') }} as created_at,
         {{ to_timestamp('LastModifiedDate') }} as last_modified_at,
         SystemModstamp as system_modstamp,

@@ -32,6 +32,7 @@ renamed as (
         {{ blank_as_null('ConvertedContactId') }} as converted_contact_id,
         {{ blank_as_null('ConvertedAccountId') }} as converted_account_id,
         {{ blank_as_null('Global_Person_Id__c') }} as global_person_id,
+        {{ blank_as_null('Brand__c') }} as brand,
         {{ to_timestamp('CreatedDate') }} as created_at,
         {{ to_timestamp('LastModifiedDate') }} as last_modified_at,
         SystemModstamp as system_modstamp,

@@ -1,0 +1,97 @@
+"""Matching features: `int_person_records` copied into an in-memory DuckDB and shaped for Splink.
+
+Splink leaves `__splink__*` tables in whatever database it runs on, so identity resolution never
+runs on the warehouse: the records are read once (Arrow), matched in memory, and only results
+are written back. The feature columns are what matching.yaml may refer to.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from aeglobal_pipeline.identity.settings import load_nicknames
+
+SOURCE_TABLE = "intermediate.int_person_records"
+FEATURES_TABLE = "person_features"
+RECORDS_TABLE = "person_records"
+
+# Columns read from the warehouse (the int_person_records contract).
+RECORD_COLUMNS = (
+    "record_key", "source", "object", "record_id", "given_name_norm", "family_name_norm",
+    "email_norm", "is_role_mailbox", "phone_e164", "mobile_e164", "company_norm", "street",
+    "city", "postal_code", "birthdate", "country_code", "converted_contact_key", "crm_lead_key",
+    "crm_contact_key", "written_global_person_id", "created_at", "is_deleted",
+)  # fmt: skip
+
+FEATURES_SQL = f"""
+CREATE OR REPLACE TABLE {FEATURES_TABLE} AS
+WITH base AS (
+    SELECT
+        record_key, source, object,
+        nullif(trim(given_name_norm), '') AS given_name_norm,
+        nullif(trim(family_name_norm), '') AS family_name_norm,
+        -- a role mailbox (info@, sales@) names a function, not a person: no evidence
+        CASE WHEN coalesce(is_role_mailbox, false) THEN NULL ELSE nullif(email_norm, '') END
+            AS email_match,
+        nullif(phone_e164, '') AS phone_match,
+        nullif(mobile_e164, '') AS mobile_match,
+        nullif(company_norm, '') AS company_norm,
+        nullif(upper(country_code), '') AS country_code,
+        nullif(trim(lower(strip_accents(city))), '') AS city_norm,
+        nullif(upper(regexp_replace(postal_code, '[^0-9A-Za-z]', '', 'g')), '') AS postal_norm,
+        nullif(trim(regexp_replace(lower(strip_accents(street)), '[^a-z0-9]+', ' ', 'g')), '')
+            AS street_norm,
+        birthdate
+    FROM {RECORDS_TABLE}
+),
+nick AS (
+    -- nickname groups of the whole given name and of its first part ("mary ann" → mary)
+    SELECT record_key, list_distinct(list(grp)) AS groups FROM (
+        SELECT b.record_key, n.grp FROM base AS b JOIN nicknames AS n ON n.name = b.given_name_norm
+        UNION ALL
+        SELECT b.record_key, n.grp FROM base AS b
+        JOIN nicknames AS n ON n.name = regexp_extract(b.given_name_norm, '^[^ -]+')
+    ) GROUP BY record_key
+)
+SELECT
+    base.*,
+    given_name_norm || ' ' || family_name_norm AS full_name,
+    regexp_extract(family_name_norm, '^[^ -]+') AS family_first,
+    -- order-free name key: "wei zhang" and "zhang wei" block together
+    array_to_string(list_sort(string_split_regex(
+        coalesce(given_name_norm, '') || ' ' || coalesce(family_name_norm, ''), '[ -]+')
+        .list_filter(lambda t: t <> '')), ' ') AS name_tokens_key,
+    substr(given_name_norm, 1, 1) AS given_initial,
+    substr(family_name_norm, 1, 1) AS family_initial,
+    -- the same local part at another domain (personal vs work) is weaker evidence; short
+    -- locals ("jo", "mk") say nothing
+    CASE WHEN length(split_part(email_match, '@', 1)) >= 4 THEN split_part(email_match, '@', 1) END
+        AS email_local_match,
+    nick.groups AS given_nick_groups
+FROM base LEFT JOIN nick USING (record_key)
+"""
+
+
+def read_records(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The contract columns of int_person_records, as Arrow (for copying into memory)."""
+    columns = ", ".join(RECORD_COLUMNS)
+    return con.sql(f"SELECT {columns} FROM {SOURCE_TABLE} ORDER BY record_key").to_arrow_table()  # noqa: S608 - constants
+
+
+def load_records(memory: duckdb.DuckDBPyConnection, records: pa.Table) -> None:
+    """Copy records into the in-memory database and derive the matching features."""
+    memory.register("records_arrow", records)
+    memory.execute(f"CREATE OR REPLACE TABLE {RECORDS_TABLE} AS SELECT * FROM records_arrow")  # noqa: S608
+    memory.unregister("records_arrow")
+    nicknames = load_nicknames()
+    memory.execute("CREATE OR REPLACE TABLE nicknames (name VARCHAR, grp INTEGER)")
+    memory.executemany("INSERT INTO nicknames VALUES (?, ?)", nicknames)
+    memory.execute(FEATURES_SQL)
+
+
+def in_memory() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB for one matching run (Splink's scratch tables die with it)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET preserve_insertion_order = false")
+    return con

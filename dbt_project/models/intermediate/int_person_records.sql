@@ -1,0 +1,69 @@
+-- One row per person-bearing record (Lead, Contact, Prospect) with canonical matching columns.
+
+with
+
+records as (
+
+    select * from {{ ref('int_person_records__unioned') }}
+
+),
+
+phones as (
+
+    select * from {{ ref('int_phone_numbers') }}
+
+),
+
+free_mail_domains as (
+
+    select * from {{ ref('free_mail_domains') }}
+
+),
+
+role_mailboxes as (
+
+    select * from {{ ref('role_mailbox_local_parts') }}
+
+),
+
+emails as (
+
+    select
+        record_key,
+        {{ email_match_form('email') }} as email_norm,
+        split_part(email, '@', 1) as email_local,
+        split_part(email, '@', 2) as email_domain
+    from records
+
+),
+
+final as (
+
+    select
+        records.record_key, records.source, records.object, records.record_id,
+        records.legal_entity, records.region, records.brand,
+        records.given_name, records.family_name, records.given_name_norm, records.family_name_norm,
+        records.email, emails.email_norm, emails.email_local, emails.email_domain,
+        emails.email_domain in (select domain from free_mail_domains) as is_free_mail,
+        -- "info", "sales.emea", "kontakt-berlin": the first word of the local part decides.
+        regexp_extract(emails.email_local, '^[a-z]+') in (select local_part from role_mailboxes)
+            or emails.email_local in (select local_part from role_mailboxes) as is_role_mailbox,
+        phone.phone_e164, mobile.phone_e164 as mobile_e164,
+        records.company, records.company_norm, records.account_record_key,
+        records.street, records.city, records.postal_code, records.state, records.birthdate,
+        records.country_code, records.status, records.email_opt_out, records.phone_opt_out,
+        records.converted_contact_key, records.crm_lead_key, records.crm_contact_key,
+        records.written_global_person_id, records.created_at, records.last_modified_at,
+        records.is_deleted
+    from records
+    left join emails on emails.record_key = records.record_key
+    left join phones as phone
+        on phone.phone_raw = records.phone_raw
+        and phone.country_code is not distinct from records.country_code
+    left join phones as mobile
+        on mobile.phone_raw = records.mobile_raw
+        and mobile.country_code is not distinct from records.country_code
+
+)
+
+select * from final

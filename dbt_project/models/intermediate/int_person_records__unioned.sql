@@ -1,0 +1,151 @@
+{{ config(materialized='table') }}
+-- depends_on: {{ ref('company_legal_suffixes') }}
+
+-- Leads, Contacts and Prospects in one shape, before phone numbers are parsed (int_phone_numbers).
+
+with
+
+leads as (
+
+    select * from {{ ref('stg_salesforce__leads') }}
+
+),
+
+contacts as (
+
+    select * from {{ ref('stg_salesforce__contacts') }}
+
+),
+
+prospects as (
+
+    select * from {{ ref('stg_account_engagement__prospects') }}
+
+),
+
+source_systems as (
+
+    select * from {{ source('systems', 'source_systems') }}
+
+),
+
+lead_records as (
+
+    select
+        record_key, source, 'Lead' as object, lead_id as record_id,
+        first_name as given_name, last_name as family_name, email, phone, mobile_phone,
+        company, source || ':Account:' || converted_account_id as account_record_key,
+        street, city, postal_code, state, null::date as birthdate, country, status,
+        has_opted_out_of_email as email_opt_out, do_not_call as phone_opt_out,
+        case when is_converted and converted_contact_id is not null
+             then source || ':Contact:' || converted_contact_id end as converted_contact_key,
+        null as crm_lead_key, null as crm_contact_key,
+        global_person_id as written_global_person_id, brand,
+        created_at, last_modified_at, is_deleted
+    from leads
+
+),
+
+contact_records as (
+
+    select
+        record_key, source, 'Contact' as object, contact_id as record_id,
+        first_name, last_name, email, phone, mobile_phone,
+        null as company, source || ':Account:' || account_id,
+        street, city, postal_code, state, birthdate, country, null as status,
+        has_opted_out_of_email, do_not_call,
+        null, null, null,
+        global_person_id, brand,
+        created_at, last_modified_at, is_deleted
+    from contacts
+
+),
+
+prospect_records as (
+
+    select
+        prospects.record_key, prospects.source, 'Prospect' as object, prospect_id as record_id,
+        first_name, last_name, email, phone, null as mobile_phone,
+        company, source_systems.connected_crm || ':Account:' || salesforce_account_id,
+        null as street, city, null as postal_code, null as state, null::date, country, null as status,
+        coalesce(opted_out, false) or coalesce(is_do_not_email, false), null::boolean,
+        null,
+        source_systems.connected_crm || ':Lead:' || salesforce_lead_id,
+        source_systems.connected_crm || ':Contact:' || salesforce_contact_id,
+        null, null as brand,
+        created_at, updated_at, is_deleted
+    from prospects
+    left join source_systems on source_systems.source = prospects.source
+
+),
+
+unioned as (
+
+    select * from lead_records
+    union all
+    select * from contact_records
+    union all
+    select * from prospect_records
+
+),
+
+accounts as (
+
+    select record_key, account_name from {{ ref('stg_salesforce__accounts') }}
+
+),
+
+country_aliases as (
+
+    select * from {{ ref('country_aliases') }}
+
+),
+
+with_context as (
+
+    select
+        unioned.*,
+        source_systems.legal_entity,
+        source_systems.region,
+        -- A single-brand org implies its brand; multi-brand orgs say it per record.
+        coalesce(unioned.brand, case when len(source_systems.brands) = 1 then source_systems.brands[1] end)
+            as brand_resolved,
+        coalesce(unioned.company, accounts.account_name) as company_resolved,
+        coalesce(
+            case when upper(trim(unioned.country)) in (select country_code from country_aliases)
+                 then upper(trim(unioned.country)) end,
+            country_aliases.country_code
+        ) as country_code
+    from unioned
+    left join source_systems on source_systems.source = unioned.source
+    left join accounts on accounts.record_key = unioned.account_record_key
+    left join country_aliases on country_aliases.alias = {{ lookup_key('unioned.country') }}
+
+),
+
+final as (
+
+    select
+        record_key, source, object, record_id, legal_entity, region, brand_resolved as brand,
+        given_name, family_name,
+        {{ fold_name('given_name') }} as given_name_norm,
+        {{ fold_name('family_name') }} as family_name_norm,
+        {{ email_clean('email') }} as email,
+        phone as phone_raw,
+        mobile_phone as mobile_raw,
+        company_resolved as company,
+        {{ company_match_form('company_resolved') }} as company_norm,
+        account_record_key,
+        street, city, postal_code, state, birthdate,
+        country as country_raw,
+        country_code,
+        status,
+        coalesce(email_opt_out, false) as email_opt_out,
+        coalesce(phone_opt_out, false) as phone_opt_out,
+        converted_contact_key, crm_lead_key, crm_contact_key, written_global_person_id,
+        created_at, last_modified_at, is_deleted
+    from with_context
+
+)
+
+select * from final

@@ -1,0 +1,46 @@
+"""Every distinct (raw phone, country) pair of the person records, parsed to E.164.
+
+Phone numbers are the one normalisation SQL is the wrong tool for: national formats, trunk
+prefixes and extensions need libphonenumber. The record's country is the default region, so a
+national number like "030 1234567" from a German record becomes +49301234567.
+"""
+
+import phonenumbers
+import pyarrow as pa
+
+
+def to_e164(raw, region):
+    if raw is None:
+        return None
+    try:
+        number = phonenumbers.parse(raw, region or None)
+    except phonenumbers.NumberParseException:
+        return None
+    # Keep numbers of the wrong length for their plan too (typos, extensions run together): the
+    # canonical form still lets two copies of the same mistyped number agree.
+    if len(str(number.national_number)) < 6:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    records = dbt.ref("int_person_records__unioned")
+    pairs = session.sql(
+        "select distinct raw, country_code from ("
+        " select phone_raw as raw, country_code from records where phone_raw is not null"
+        " union all"
+        " select mobile_raw, country_code from records where mobile_raw is not null)"
+    ).fetchall()
+    raws, regions, parsed = [], [], []
+    for raw, region in pairs:
+        raws.append(raw)
+        regions.append(region)
+        parsed.append(to_e164(raw, region))
+    return pa.table(
+        {
+            "phone_raw": pa.array(raws, pa.string()),
+            "country_code": pa.array(regions, pa.string()),
+            "phone_e164": pa.array(parsed, pa.string()),
+        }
+    )
