@@ -7,7 +7,8 @@ import dagster as dg
 from aeglobal_pipeline.config import ConfigError, load_sources
 from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
-from aeglobal_pipeline.transform.assets import build_dbt_assets, dbt_resource
+from aeglobal_pipeline.transform.assets import build_dbt_assets
+from aeglobal_pipeline.transform.project import dbt_resource
 
 logger = dg.get_dagster_logger()
 

@@ -71,8 +71,10 @@ def run_pipeline(
 ) -> RunSummary:
     """Materialize every asset (or a selection) and summarise what happened."""
     from aeglobal_pipeline.definitions import build_definitions
+    from aeglobal_pipeline.transform.project import ensure_manifest
 
     dagster_home()
+    ensure_manifest(refresh=True)
     definitions = build_definitions()
     job = definitions.resolve_implicit_global_asset_job_def()
     if selection:

@@ -1,9 +1,7 @@
 """dbt models as Dagster assets (one `dbt build` per run; dbt tests become asset checks)."""
 
 import os
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -26,13 +24,6 @@ class AeglobalDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-engineering"]
-
-
-def dbt_resource() -> DbtCliResource:
-    # dbt lives next to the running interpreter; PATH may not include the virtual environment.
-    return DbtCliResource(
-        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
-    )
 
 
 def build_dbt_assets() -> dg.AssetsDefinition:
