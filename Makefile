@@ -25,6 +25,7 @@ demo: install
 	@echo
 	@echo "Results: warehouse $(AEGLOBAL_HOME)/warehouse.duckdb; snapshot $(DEMO_DIR);"
 	@echo "ground truth $(DEMO_DIR).truth.csv; Dagster runs: make ui"
+	$(BIN)/aeglobal sandbox stop
 
 lint: install
 	$(BIN)/ruff check aeglobal_pipeline tests

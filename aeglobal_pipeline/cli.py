@@ -89,12 +89,18 @@ def run(apply: bool, full_refresh: bool) -> None:
     started = time.perf_counter()
     summary = run_pipeline(apply=apply, full_refresh=full_refresh)
     elapsed = time.perf_counter() - started
+    quiet = []
     for asset, metadata in sorted(summary.materialized.items()):
+        rows = metadata.get("dagster/row_count")
+        if rows is None:
+            quiet.append(asset)
+            continue
         counts = ", ".join(
             f"{key} {metadata[key]}" for key in ("new", "updated", "deleted") if key in metadata
         )
-        rows = metadata.get("dagster/row_count", "")
-        click.echo(f"  {asset:<40} rows {rows!s:>9}  {counts}")
+        click.echo(f"  {asset:<44} rows {rows!s:>9}  {counts}")
+    if quiet:
+        click.echo(f"  + {len(quiet)} more assets built (dbt staging, reference data, ...)")
     failed_checks = sorted(check for check, passed in summary.checks.items() if not passed)
     click.echo(
         f"  checks: {len(summary.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
