@@ -42,7 +42,10 @@ WITH base AS (
         nullif(upper(regexp_replace(postal_code, '[^0-9A-Za-z]', '', 'g')), '') AS postal_norm,
         nullif(trim(regexp_replace(lower(strip_accents(street)), '[^a-z0-9]+', ' ', 'g')), '')
             AS street_norm,
-        birthdate
+        birthdate,
+        CASE WHEN regexp_matches(coalesce(given_name_norm, '') || coalesce(family_name_norm, ''),
+                                 '[\\p{{Han}}\\p{{Hangul}}\\p{{Hiragana}}\\p{{Katakana}}]')
+             THEN 'cjk' ELSE 'latin' END AS name_script
     FROM {RECORDS_TABLE}
 ),
 nick AS (
@@ -56,12 +59,16 @@ nick AS (
 )
 SELECT
     base.*,
+    CASE WHEN street_norm IS NOT NULL AND postal_norm IS NOT NULL
+         THEN street_norm || ' | ' || postal_norm END AS address_key,
     given_name_norm || ' ' || family_name_norm AS full_name,
     regexp_extract(family_name_norm, '^[^ -]+') AS family_first,
     -- order-free name key: "wei zhang" and "zhang wei" block together
     array_to_string(list_sort(string_split_regex(
         coalesce(given_name_norm, '') || ' ' || coalesce(family_name_norm, ''), '[ -]+')
         .list_filter(lambda t: t <> '')), ' ') AS name_tokens_key,
+    string_split_regex(trim(coalesce(given_name_norm, '') || ' ' || coalesce(family_name_norm, '')),
+                       '[ -]+').list_filter(lambda t: t <> '') AS name_tokens,
     substr(given_name_norm, 1, 1) AS given_initial,
     substr(family_name_norm, 1, 1) AS family_initial,
     -- the same local part at another domain (personal vs work) is weaker evidence; short

@@ -234,3 +234,52 @@ def build_int_person_records(snapshot: Path, con: duckdb.DuckDBPyConnection) -> 
     )
     con.unregister("standin_rows")
     return con.execute("SELECT count(*) FROM intermediate.int_person_records").fetchall()[0][0]
+
+
+CONTRACT_COLUMNS = (
+    "record_key", "source", "object", "record_id", "legal_entity", "region", "brand", "given_name",
+    "family_name", "given_name_norm", "family_name_norm", "email", "email_norm", "email_local",
+    "email_domain", "is_free_mail", "is_role_mailbox", "phone_e164", "mobile_e164", "company",
+    "company_norm", "account_record_key", "street", "city", "postal_code", "state", "birthdate",
+    "country_code", "status", "email_opt_out", "phone_opt_out", "converted_contact_key",
+    "crm_lead_key", "crm_contact_key", "written_global_person_id", "created_at",
+    "last_modified_at", "is_deleted",
+)  # fmt: skip
+
+
+def hand_record(record_key: str, given: str, family: str, **values) -> dict:
+    """One hand-made int_person_records row; unspecified columns are null / false."""
+    source, obj, record_id = record_key.split(":")
+    email, email_norm, local, domain = email_parts(values.pop("email", None))
+    row = dict.fromkeys(CONTRACT_COLUMNS)
+    row.update(
+        record_key=record_key, source=source, object=obj, record_id=record_id,
+        given_name=given, family_name=family, given_name_norm=name_norm(given),
+        family_name_norm=name_norm(family), email=email, email_norm=email_norm,
+        email_local=local, email_domain=domain, is_free_mail=domain in FREE_MAIL if domain else False,
+        is_role_mailbox=local in ROLE_LOCAL_PARTS if local else False, country_code="DE",
+        is_deleted=False, email_opt_out=False, phone_opt_out=False,
+        created_at="2024-01-01T00:00:00+00:00", last_modified_at="2024-01-01T00:00:00+00:00",
+    )  # fmt: skip
+    if "company" in values:
+        values.setdefault("company_norm", company_norm(values["company"]))
+    row.update(values)
+    return row
+
+
+def put_records(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Insert or replace rows (by record_key) in intermediate.int_person_records."""
+    con.register("put_rows", pa.Table.from_pylist(rows))
+    con.execute(
+        "DELETE FROM intermediate.int_person_records WHERE record_key IN (SELECT record_key FROM put_rows)"
+    )
+    columns = ", ".join(CONTRACT_COLUMNS)
+    con.execute(
+        f"INSERT INTO intermediate.int_person_records ({columns}) "  # noqa: S608 - constant names
+        f"SELECT {columns} FROM put_rows"
+    )
+    con.unregister("put_rows")
+
+
+def delete_records(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    con.execute("DELETE FROM intermediate.int_person_records WHERE list_contains(?, record_key)", [keys])
