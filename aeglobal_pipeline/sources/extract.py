@@ -44,19 +44,12 @@ Log = Callable[[str], None]
 
 
 @dataclass
-class ExtractResult:
-    source: str
-    object: str
-    mode: str
-    table: str
-    fetched: int
-    new: int
-    updated: int
-    deleted: int
-    unchanged: int
-    high_water_mark: str | None
-    total_rows: int
-    columns: list[str]
+class ExtractResult(MergeResult):
+    """What one extraction changed in its raw table, and how it fetched."""
+
+    source: str = ""
+    object: str = ""
+    mode: str = ""
 
     @classmethod
     def from_merge(cls, source: str, object_name: str, mode: str, merge: MergeResult) -> ExtractResult:
