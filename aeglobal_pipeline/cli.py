@@ -115,6 +115,23 @@ def run(apply: bool, full_refresh: bool) -> None:
         sys.exit(1)
 
 
+@main.command("evaluate")
+@click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="CSV with source, object, record_id, person_id (e.g. DIR.truth.csv).")
+@click.option("--hard-negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of look-alike pairs (default: beside the truth file, if there).")
+def evaluate(truth: Path, hard_negatives: Path | None) -> None:
+    """Score the current global_person_map against a ground truth."""
+    from aeglobal_pipeline.identity.evaluate import default_hard_negatives
+    from aeglobal_pipeline.identity.evaluate import evaluate as evaluate_identity
+
+    try:
+        report = evaluate_identity(truth, hard_negatives or default_hard_negatives(truth))
+    except (FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    click.echo(str(report))
+
+
 @main.command("ui")
 @click.option("--port", type=int, default=3000, show_default=True)
 def ui(port: int) -> None:

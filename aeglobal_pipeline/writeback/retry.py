@@ -1,0 +1,151 @@
+"""Bounded retries with exponential backoff, error classification and API-call metering.
+
+Every client session gets a response hook (a public `requests` feature) that counts calls per
+target and kind and remembers the thread's last Retry-After header: simple-salesforce drops
+response headers from its exceptions, so this is the only place to see them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import requests
+from simple_salesforce.exceptions import SalesforceError
+
+from aeglobal_pipeline.sources.account_engagement import AccountEngagementError
+
+T = TypeVar("T")
+
+# Per-record and per-request Salesforce codes worth another attempt later in the same run.
+SALESFORCE_TRANSIENT_CODES = frozenset({
+    "REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION",
+    "QUERY_TIMEOUT", "TIMEOUT", "CONNECTION_ERROR",
+})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0  # a server asking for longer than this is waited for this long
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        computed = min(self.max_delay, self.base_delay * 2**attempt)
+        if retry_after:
+            return min(max(computed, retry_after), self.max_retry_after)
+        return computed
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong, in the terms the changes_log and the retry loop need."""
+
+    code: str
+    message: str
+    transient: bool
+    retry_after: float | None = None
+    fatal: bool = False  # stop writing to this target for the rest of the run
+
+
+class CallFailed(RuntimeError):
+    def __init__(self, failure: Failure):
+        super().__init__(f"{failure.code}: {failure.message}")
+        self.failure = failure
+
+
+def _salesforce_code(content: object) -> tuple[str | None, str]:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return content[0].get("errorCode"), str(content[0].get("message", ""))
+    if isinstance(content, dict):
+        return content.get("errorCode"), str(content.get("message", ""))
+    return None, str(content)[:300]
+
+
+def classify(error: BaseException, retry_after: float | None = None) -> Failure:
+    if isinstance(error, AccountEngagementError):
+        code = f"AE_{error.code}" if error.code is not None else f"HTTP_{error.status}"
+        # Code 122 (daily limit) is transient in general but not within one run.
+        return Failure(code, error.message, error.transient and not error.daily_limit,
+                       error.retry_after or retry_after,
+                       fatal=error.daily_limit or error.status == 401)
+    if isinstance(error, SalesforceError):
+        code, message = _salesforce_code(error.content)
+        code = code or f"HTTP_{error.status}"
+        transient = error.status >= 500 or code in SALESFORCE_TRANSIENT_CODES
+        return Failure(code, message, transient, retry_after, fatal=error.status == 401)
+    if isinstance(error, requests.Timeout):
+        return Failure("TIMEOUT", str(error)[:300], True)
+    if isinstance(error, requests.ConnectionError):
+        return Failure("CONNECTION_ERROR", str(error)[:300], True)
+    return Failure(type(error).__name__, str(error)[:300], False)
+
+
+def _call_kind(method: str, url: str) -> str:
+    path = url.split("?", 1)[0]
+    if "/api/v5/objects/" in path:
+        return "ae_patch" if method == "PATCH" else "ae_get" if path.rstrip("/")[-1].isdigit() else "ae_query"
+    if path.endswith("/describe"):
+        return "describe"
+    for marker, kind in (("/jobs/ingest", "bulk_ingest"), ("/jobs/query", "bulk_query"),
+                         ("/composite", "composite"), ("/queryAll", "queryAll"), ("/query", "query")):
+        if marker in path:
+            return kind
+    return "sobject_patch" if method == "PATCH" else "other"
+
+
+class ApiMeter:
+    """API calls per target × kind, counted from the client sessions' responses."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def attach(self, session: requests.Session, target: str) -> None:
+        def hook(response: requests.Response, *args: object, **kwargs: object) -> None:
+            kind = _call_kind(response.request.method or "", response.url or "")
+            with self._lock:
+                self.calls[(target, kind)] += 1
+            value = response.headers.get("Retry-After")
+            self._local.retry_after = float(value) if value and value.isdigit() else None
+
+        session.hooks["response"].append(hook)
+
+    def last_retry_after(self) -> float | None:
+        return getattr(self._local, "retry_after", None)
+
+    def by_target(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for (target, kind), count in sorted(self.calls.items()):
+                result.setdefault(target, {})[kind] = count
+        return result
+
+
+RETRYABLE_ERRORS = (SalesforceError, AccountEngagementError, requests.RequestException)
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    meter: ApiMeter,
+    on_retry: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run one API call; retry transient failures with backoff; raise CallFailed otherwise."""
+    for attempt in range(policy.max_attempts):
+        try:
+            return fn()
+        except RETRYABLE_ERRORS as error:
+            failure = classify(error, meter.last_retry_after())
+            if not failure.transient or attempt == policy.max_attempts - 1:
+                raise CallFailed(failure) from error
+            on_retry(failure.code)
+            sleep(policy.delay(attempt, failure.retry_after))
+    raise AssertionError("unreachable")

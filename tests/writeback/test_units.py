@@ -1,0 +1,68 @@
+"""Pure pieces: value comparison, backoff, plan validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from aeglobal_pipeline.config import SourcesFile
+from aeglobal_pipeline.writeback.engine import decide
+from aeglobal_pipeline.writeback.plan import PlanRow, quote_relation
+from aeglobal_pipeline.writeback.retry import RetryPolicy
+from aeglobal_pipeline.writeback.run import validate
+from aeglobal_pipeline.writeback.targets import Current
+from aeglobal_pipeline.writeback.values import same_stamp, same_value, to_csv_value, to_json_value
+
+
+def test_values_compare_across_api_types():
+    assert same_value(True, "true") and same_value(None, "") and same_value(12, "12")
+    assert not same_value("Anna", "anna")
+    assert to_json_value("true", False) is True and to_json_value("", "x") is None
+    assert to_json_value("7", 3) == 7 and to_json_value("Bob", None) == "Bob"
+    assert to_csv_value(None) == "#N/A" and to_csv_value("TRUE") == "true"
+    assert same_stamp("2026-03-04T10:15:00.000+0000", "2026-03-04T10:15:00.000Z")
+    assert same_stamp("2026-03-04T10:15:00+00:00", "2026-03-04T10:15:00.000Z")
+    assert not same_stamp(None, None)
+
+
+def test_backoff_is_exponential_bounded_and_honours_retry_after():
+    policy = RetryPolicy(base_delay=0.5, max_delay=4, max_retry_after=30)
+    assert [policy.delay(a) for a in range(5)] == [0.5, 1, 2, 4, 4]
+    assert policy.delay(0, retry_after=10) == 10
+    assert policy.delay(0, retry_after=600) == 30
+
+
+def _row(field="FirstName", new="B", current="A", stamp="2026-03-04T10:00:00.000Z"):
+    return PlanRow("crm_emea", "Lead", "00Q1", field, current, new, "precedence",
+                   extracted_stamp=stamp)
+
+
+def test_decide_skips_equal_values_marks_edits_stale_and_writes_the_rest():
+    same = Current("2026-03-04T10:00:00.000+0000", {"FirstName": "A"})
+    moved = Current("2026-03-05T09:00:00.000+0000", {"FirstName": "Edited"})
+    assert decide([_row()], same, False).write.values == {"FirstName": "B"}
+    assert [o.status for o in decide([_row()], moved, False).settled] == ["stale"]
+    done = Current("2026-03-05T09:00:00.000+0000", {"FirstName": "B"})
+    assert [o.status for o in decide([_row()], done, False).settled] == ["skipped"]
+    assert [o.status for o in decide([_row()], done, True).settled] == ["applied"]
+    guarded = _row(stamp=None)  # rollback rows guard on the value the run wrote
+    assert decide([guarded], same, False).write is not None
+    assert [o.status for o in decide([guarded], moved, False).settled] == ["stale"]
+
+
+def test_validation_names_what_is_wrong():
+    sources = SourcesFile.model_validate({"sources": [
+        {"name": "crm_emea", "kind": "salesforce", "region": "EMEA", "legal_entity": "X"}]})
+    rows = [_row(), _row(field="Id"), _row(field="Email; DROP"),
+            PlanRow("crm_xx", "Lead", "1", "FirstName", None, "x", "r"),
+            PlanRow("crm_emea", "Prospect", "1", "firstName", None, "x", "r"),
+            _row(field="LastName", new="X"), _row(field="LastName", new="Y")]
+    valid, invalid = validate(rows, sources)
+    assert valid == [rows[0]]
+    assert sorted({o.error.split(":")[0] for o in invalid}) == [
+        "CONFLICTING_PLAN_ROWS", "INVALID_FIELD_NAME", "INVALID_OBJECT", "UNKNOWN_SOURCE"]
+
+
+def test_plan_relation_must_be_a_plain_name():
+    assert quote_relation("marts.writeback_plan") == '"marts"."writeback_plan"'
+    with pytest.raises(ValueError):
+        quote_relation("marts.plan; drop table x")
