@@ -115,6 +115,19 @@ def run(apply: bool, full_refresh: bool) -> None:
         sys.exit(1)
 
 
+@main.command("rollback")
+@click.option("--run", "run_id", required=True, help="The write-back run (Dagster run id) to undo.")
+def rollback(run_id: str) -> None:
+    """Write back the old values of a run where the target still holds what that run wrote."""
+    from aeglobal_pipeline.writeback import WritebackBusy, rollback_run
+
+    try:
+        result = rollback_run(run_id)
+    except (LookupError, WritebackBusy) as error:
+        _fail(str(error))
+    click.echo(result.text())
+
+
 @main.command("evaluate")
 @click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="CSV with source, object, record_id, person_id (e.g. DIR.truth.csv).")

@@ -19,11 +19,12 @@ RECORDS_TABLE = "person_records"
 # Columns read from the warehouse (the int_person_records contract).
 RECORD_COLUMNS = (
     "record_key", "source", "object", "record_id", "given_name_norm", "family_name_norm",
-    "email_norm", "is_role_mailbox", "phone_e164", "mobile_e164", "company_norm", "street",
+    "email_norm", "is_role_mailbox", "is_free_mail", "phone_e164", "mobile_e164", "company_norm", "street",
     "city", "postal_code", "birthdate", "country_code", "converted_contact_key", "crm_lead_key",
     "crm_contact_key", "written_global_person_id", "created_at", "is_deleted",
 )  # fmt: skip
 
+# Table names are module constants; no value from the data is interpolated.
 FEATURES_SQL = f"""
 CREATE OR REPLACE TABLE {FEATURES_TABLE} AS
 WITH base AS (
@@ -34,6 +35,9 @@ WITH base AS (
         -- a role mailbox (info@, sales@) names a function, not a person: no evidence
         CASE WHEN coalesce(is_role_mailbox, false) THEN NULL ELSE nullif(email_norm, '') END
             AS email_match,
+        -- the company's own mail domain (free-mail domains say nothing about a workplace)
+        CASE WHEN NOT coalesce(is_role_mailbox, false) AND NOT coalesce(is_free_mail, false)
+             THEN nullif(split_part(email_norm, '@', 2), '') END AS email_work_domain,
         nullif(phone_e164, '') AS phone_match,
         nullif(mobile_e164, '') AS mobile_match,
         nullif(company_norm, '') AS company_norm,
@@ -77,7 +81,7 @@ SELECT
         AS email_local_match,
     nick.groups AS given_nick_groups
 FROM base LEFT JOIN nick USING (record_key)
-"""
+"""  # noqa: S608
 
 
 def read_records(con: duckdb.DuckDBPyConnection) -> pa.Table:

@@ -20,7 +20,6 @@ from splink import SettingsCreator, block_on
 from aeglobal_pipeline.config import ConfigError
 from aeglobal_pipeline.identity.comparisons import (
     COMPARISON_KINDS,
-    FEATURE_COLUMNS,
     Comparison,
     _Strict,
     check_columns,
@@ -196,7 +195,8 @@ def describe_validation_error(display: str, error: ValidationError) -> str:
             message = "unknown key"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
-        lines.append(f"{display}: {_key_path(location)}: {message}")
+        key = _key_path(location)
+        lines.append(f"{display}: {key}: {message}" if key else f"{display}: {message}")
     return "\n".join(lines)
 
 

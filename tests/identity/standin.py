@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import duckdb
@@ -72,7 +72,7 @@ def company_norm(text: str | None) -> str | None:
     return None if value in NO_COMPANY else value
 
 
-@lru_cache(maxsize=None)
+@cache
 def e164(raw: str, region: str | None) -> str | None:
     raw = (raw or "").strip()
     if not raw:
@@ -168,8 +168,10 @@ def _row(source, name, brand, obj, r, accounts, countries) -> dict:
         birth = g("Birthdate") if contact else None
         country_raw = g(pre + "Country")
         created, modified = g("CreatedDate"), g("LastModifiedDate")
-        email_opt, phone_opt, deleted = _bool(g("HasOptedOutOfEmail")), _bool(g("DoNotCall")), _bool(
-            g("IsDeleted")
+        email_opt, phone_opt, deleted = (
+            _bool(g("HasOptedOutOfEmail")),
+            _bool(g("DoNotCall")),
+            _bool(g("IsDeleted")),
         )
         converted = f"{name}:Contact:{g('ConvertedContactId')}" if g("ConvertedContactId") else None
         lead_key = contact_key = None
