@@ -1,0 +1,153 @@
+-- What stewards must look at: field disagreements among one person's records after
+-- normalisation (winner, losers, rule), consent disagreements, pairs in the grey zone of match
+-- probability, and clusters at the size limit.
+
+with
+
+candidates as (
+
+    select * from {{ ref('int_governance__candidates') }}
+
+),
+
+persons as (
+
+    select * from {{ ref('int_governance__persons') }}
+
+),
+
+person_map as (
+
+    select * from {{ source('identity', 'global_person_map') }}
+
+),
+
+person_links as (
+
+    select * from {{ source('identity', 'person_links') }}
+
+),
+
+consent_channels as (
+
+    select * from {{ source('rules', 'consent_channels') }}
+
+),
+
+thresholds as (
+
+    select * from {{ source('rules', 'identity_thresholds') }}
+
+),
+
+disagreements as (
+
+    select global_person_id, field
+    from candidates
+    where value_norm is not null
+    group by global_person_id, field
+    having count(distinct value_norm) > 1
+
+),
+
+field_conflicts as (
+
+    select
+        case when consent_channels.field is not null then 'consent_disagreement'
+             else 'field_disagreement' end as conflict_type,
+        winner.global_person_id,
+        winner.field,
+        winner.value as winner_value,
+        winner.record_key as winner_record_key,
+        list(loser.value order by loser.record_key) as loser_values,
+        list(loser.record_key order by loser.record_key) as loser_record_keys,
+        winner.rule_name || ' → ' || winner.reason as rule,
+        null::varchar as record_key_a,
+        null::varchar as record_key_b,
+        null::double as match_probability,
+        null::bigint as cluster_size,
+        case when consent_channels.field is not null
+                  and max(loser.last_modified_at) > winner.last_modified_at
+             then 'an opt-in was modified after the newest opt-out: check for a re-subscription'
+        end as detail
+    from disagreements
+    inner join candidates as winner
+        on winner.global_person_id = disagreements.global_person_id
+        and winner.field = disagreements.field
+        and winner.person_rank = 1
+    inner join candidates as loser
+        on loser.global_person_id = disagreements.global_person_id
+        and loser.field = disagreements.field
+        and loser.value_norm is distinct from winner.value_norm
+        and loser.value_norm is not null
+    left join consent_channels on consent_channels.field = disagreements.field
+    group by
+        consent_channels.field, winner.global_person_id, winner.field, winner.value,
+        winner.record_key, winner.rule_name, winner.reason, winner.last_modified_at
+
+),
+
+grey_zone as (
+
+    select
+        'grey_zone_pair' as conflict_type,
+        map_a.global_person_id,
+        null::varchar as field,
+        null::varchar as winner_value,
+        null::varchar as winner_record_key,
+        null::varchar[] as loser_values,
+        null::varchar[] as loser_record_keys,
+        'matching: grey zone ' || thresholds.grey_zone_lower || '–' || thresholds.match_probability as rule,
+        person_links.record_key_a,
+        person_links.record_key_b,
+        person_links.match_probability,
+        null::bigint as cluster_size,
+        case when map_a.global_person_id = map_b.global_person_id then 'linked into one person'
+             else 'kept apart: ' || map_b.global_person_id end as detail
+    from person_links
+    cross join thresholds
+    left join person_map as map_a on map_a.record_key = person_links.record_key_a
+    left join person_map as map_b on map_b.record_key = person_links.record_key_b
+    where person_links.decision = 'grey_zone'
+       or (person_links.decision is null
+           and person_links.match_probability >= thresholds.grey_zone_lower
+           and person_links.match_probability < thresholds.match_probability)
+
+),
+
+oversized as (
+
+    select
+        'oversized_cluster' as conflict_type,
+        persons.global_person_id,
+        null, null, null, null, null,
+        'matching: max_cluster_size ' || thresholds.max_cluster_size,
+        null, null, null,
+        persons.record_count,
+        persons.record_count || ' records in ' || persons.source_count || ' sources'
+    from persons
+    cross join thresholds
+    where persons.record_count >= thresholds.max_cluster_size
+
+),
+
+unioned as (
+
+    select * from field_conflicts
+    union all
+    select * from grey_zone
+    union all
+    select * from oversized
+
+),
+
+final as (
+
+    select
+        md5(concat_ws('|', conflict_type, global_person_id, field, record_key_a, record_key_b)) as conflict_id,
+        *
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,167 @@
+"""golden_person, writeback_plan, identity_conflicts and findings on a tiny hand-made snapshot.
+
+Person P1 lives in Germany (owning CRM: crm_emea) and also shows up in the NA legal entity:
+    crm_emea Lead   a@northwind.de        opted in   DoNotCall  2024-01
+    ae_emea Prospect a.alt@northwind.de   OPTED OUT             2025-01
+    crm_na Contact  anna@us-corp.com      opted in   DO NOT CALL 2025-06   (other legal entity)
+Person P2 (US) has one NA lead with an unmapped status and an undeclared custom field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from snapshot_helpers import write_snapshot
+from warehouse_helpers import build_warehouse, copy_rules, reload_rules, rows, run_dbt
+
+SOURCES = [
+    {"name": "crm_emea", "kind": "salesforce", "region": "EMEA", "legal_entity": "Northwind Europe GmbH",
+     "brands": ["northwind"], "countries": ["DE", "AT"]},
+    {"name": "crm_na", "kind": "salesforce", "region": "NA", "legal_entity": "Northwind Americas Inc.",
+     "brands": ["northwind"], "countries": ["US"]},
+    {"name": "ae_emea", "kind": "account_engagement", "region": "EMEA",
+     "legal_entity": "Northwind Europe GmbH", "business_unit_id": "0UvEMEA0000000001",
+     "connected_crm": "crm_emea"},
+]
+LEAD_DE = "00Q000000000001AAA"
+CONTACT_NA = "003000000000001AAA"
+LEAD_NA = "00Q000000000002AAA"
+OBJECTS = {
+    "crm_emea": {"Lead": [{
+        "Id": LEAD_DE, "FirstName": "Anna", "LastName": "Schmidt", "Email": "a@northwind.de",
+        "Phone": "030 1234567", "Company": "Northwind", "Country": "DE", "Status": "Working - Contacted",
+        "HasOptedOutOfEmail": "false", "DoNotCall": "false", "Global_Person_Id__c": "",
+        "LastModifiedDate": "2024-01-10T10:00:00.000+0000", "IsDeleted": "false",
+    }]},
+    "ae_emea": {"Prospect": [{
+        "id": "7001", "email": "a.alt@northwind.de", "firstName": "Anna", "lastName": "Schmidt",
+        "country": "DE", "optedOut": "true", "isDoNotEmail": "false",
+        "salesforceLeadId": LEAD_DE, "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
+    }]},
+    "crm_na": {
+        "Contact": [{
+            "Id": CONTACT_NA, "FirstName": "Anna", "LastName": "Schmidt", "Email": "anna@us-corp.com",
+            "Phone": "+1 212 555 0147", "MailingCountry": "DE", "HasOptedOutOfEmail": "false",
+            "DoNotCall": "true", "Global_Person_Id__c": "GP_OLD",
+            "LastModifiedDate": "2025-06-01T12:00:00.000+0000", "IsDeleted": "false",
+        }],
+        "Lead": [{
+            "Id": LEAD_NA, "FirstName": "Bob", "LastName": "Lee", "Email": "bob@acme.com", "Country": "US",
+            "Status": "Mystery Status", "HasOptedOutOfEmail": "false", "DoNotCall": "false",
+            "Legacy_Score__c": "17", "Global_Person_Id__c": "GP2",
+            "LastModifiedDate": "2025-03-01T12:00:00.000+0000", "IsDeleted": "false",
+        }],
+    },
+}
+PERSONS = {
+    f"crm_emea:Lead:{LEAD_DE}": "GP1", "ae_emea:Prospect:7001": "GP1",
+    f"crm_na:Contact:{CONTACT_NA}": "GP1", f"crm_na:Lead:{LEAD_NA}": "GP2",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("governance")
+    snapshot = write_snapshot(base / "snap", OBJECTS, SOURCES)
+    rules = copy_rules(base / "identity_rules")
+    warehouse = build_warehouse(base / "home", snapshot, PERSONS, rules,
+                                grey_pairs=[(f"crm_emea:Lead:{LEAD_DE}", f"crm_na:Lead:{LEAD_NA}", 0.7)])
+    run_dbt(warehouse)
+    return warehouse, rules
+
+
+def plan(warehouse: Path) -> dict[tuple[str, str], dict]:
+    return {(r["record_id"], r["field"]): r for r in rows(warehouse, "select * from marts.writeback_plan")}
+
+
+def test_golden_email_follows_owning_crm(built):
+    warehouse, _ = built
+    golden = rows(warehouse, "select * from marts.golden_person where global_person_id = 'GP1'")[0]
+    assert golden["owning_crm"] == "crm_emea" and golden["home_country_code"] == "DE"
+    assert golden["email"] == "a@northwind.de"
+    assert golden["email__source"] == f"crm_emea:Lead:{LEAD_DE}"
+    assert "owning_crm" in golden["email__rule"]
+    assert golden["email_opt_out"] is True  # most restrictive, though the opt-out is not the newest
+    assert golden["global_lifecycle_stage"] in {"MQL", "Customer"}
+
+
+def test_opt_out_propagates_with_its_evidence(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    de_lead = changes[(LEAD_DE, "HasOptedOutOfEmail")]
+    assert (de_lead["current_value"], de_lead["new_value"]) == ("false", "true")
+    assert de_lead["value_source"] == "ae_emea:Prospect:7001"
+    assert "2025-01-15T08:30:00Z" in de_lead["rule"]
+    # consent.yaml: email opt-outs propagate globally and sharing.yaml lets them cross.
+    assert changes[(CONTACT_NA, "HasOptedOutOfEmail")]["value_source"] == "ae_emea:Prospect:7001"
+    # phone opt-outs stay within the legal entity: the NA DoNotCall does not reach the EMEA lead.
+    assert (LEAD_DE, "DoNotCall") not in changes
+
+
+def test_personal_data_does_not_cross_entities(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    assert (CONTACT_NA, "Email") not in changes  # the EMEA email may not enter the NA org
+    assert (CONTACT_NA, "Phone") not in changes
+    # within the EMEA entity the owning CRM's email reaches the AE prospect
+    assert changes[("7001", "email")]["new_value"] == "a@northwind.de"
+    assert changes[("7001", "email")]["value_source"] == f"crm_emea:Lead:{LEAD_DE}"
+
+
+def test_global_id_on_every_crm_record_and_not_on_prospects(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    assert changes[(LEAD_DE, "Global_Person_Id__c")]["new_value"] == "GP1"
+    assert changes[(CONTACT_NA, "Global_Person_Id__c")]["current_value"] == "GP_OLD"
+    assert (LEAD_NA, "Global_Person_Id__c") not in changes  # already right
+    assert not [k for k in changes if k[0] == "7001" and k[1].startswith("Global")]
+
+
+def test_checks_pass_and_findings_are_reported(built):
+    import duckdb
+
+    from aeglobal_pipeline.governance.checks import (
+        find_consent_violations,
+        find_sharing_violations,
+        find_unmapped_statuses,
+    )
+
+    warehouse, _ = built
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert find_consent_violations(con) == []
+        assert find_sharing_violations(con) == []
+        unmapped = find_unmapped_statuses(con)
+    assert [(u["source"], u["status"]) for u in unmapped] == [("crm_na", "Mystery Status")]
+    found = rows(warehouse, "select * from marts.governance_findings")
+    findings = {(f["finding_type"], f["subject"]) for f in found}
+    assert ("undeclared_field", "Legacy_Score__c") in findings
+    assert ("unmapped_status", "Mystery Status") in findings
+    conflicts = rows(warehouse, "select * from marts.identity_conflicts")
+    types = {(c["conflict_type"], c["field"]) for c in conflicts}
+    assert ("field_disagreement", "email") in types and ("consent_disagreement", "email_opt_out") in types
+    assert ("grey_zone_pair", None) in types
+
+
+def test_changing_precedence_yaml_changes_golden_values_without_sql(built):
+    warehouse, rules = built
+    path = rules / "precedence.yaml"
+    original = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(original)
+    data["fields"]["email"] = {"strategy": "most_recent"}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    try:
+        reload_rules(warehouse, rules)
+        run_dbt(warehouse, upstream=False)
+        golden = rows(warehouse, "select * from marts.golden_person where global_person_id = 'GP1'")[0]
+        assert golden["email"] == "anna@us-corp.com"  # the most recently modified record
+        assert golden["email__rule"].startswith("most_recent")
+        # Still no personal data across entities: the EMEA records get the newest EMEA email.
+        changes = plan(warehouse)
+        assert changes[(LEAD_DE, "Email")]["new_value"] == "a.alt@northwind.de"
+        assert (CONTACT_NA, "Email") not in changes
+    finally:
+        path.write_text(original, encoding="utf-8")
+        reload_rules(warehouse, rules)
+        run_dbt(warehouse, upstream=False)
