@@ -84,7 +84,7 @@ def sandbox_stop() -> None:
 @click.option("--full-refresh", is_flag=True, help="Re-extract everything, ignoring high-water marks.")
 def run(apply: bool, full_refresh: bool) -> None:
     """Materialize the whole pipeline and print what it did."""
-    from aeglobal_pipeline.runner import run_pipeline
+    from aeglobal_pipeline.runner import MART_TABLES, mart_figures, run_pipeline
 
     started = time.perf_counter()
     summary = run_pipeline(apply=apply, full_refresh=full_refresh)
@@ -101,6 +101,19 @@ def run(apply: bool, full_refresh: bool) -> None:
         click.echo(f"  {asset:<44} rows {rows!s:>9}  {counts}")
     if quiet:
         click.echo(f"  + {len(quiet)} more assets built (dbt staging, reference data, ...)")
+    figures = mart_figures()
+    for table in MART_TABLES:
+        if table in figures:
+            click.echo(f"  marts.{table:<38} rows {figures[table]!s:>9}")
+    for label, key in (("write-back plan by field", "plan_by_field"),
+                       ("identity conflicts by type", "conflicts_by_type")):
+        if figures.get(key):
+            breakdown = ", ".join(f"{name} {count}" for name, count in figures[key].items())
+            click.echo(f"  {label}: {breakdown}")
+    writeback = summary.materialized.get("writeback")
+    if writeback:
+        click.echo(f"  write-back ({'applied' if apply else 'dry run'}): "
+                   + ", ".join(f"{k} {v}" for k, v in writeback.items() if isinstance(v, int)))
     failed_checks = sorted(check for check, passed in summary.checks.items() if not passed)
     click.echo(
         f"  checks: {len(summary.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"

@@ -104,3 +104,41 @@ def run_pipeline(
             evaluation = event.event_specific_data
             summary.checks[evaluation.asset_check_key.to_user_string()] = evaluation.passed
     return summary
+
+
+MART_TABLES = (
+    "golden_person", "identity_conflicts", "writeback_plan", "kpi_lifecycle_by_region",
+    "governance_findings",
+)
+
+
+def mart_figures() -> dict[str, object]:
+    """Row counts of the marts and the plan / conflicts broken down, for the end of a run."""
+    from aeglobal_pipeline.warehouse import connect
+
+    figures: dict[str, object] = {}
+    try:
+        with connect(read_only=True) as con:
+            existing = {
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'marts'"
+                ).fetchall()
+            }
+            for table in MART_TABLES:
+                if table in existing:
+                    figures[table] = con.execute(
+                        f"select count(*) from marts.{table}"  # noqa: S608 - constant names
+                    ).fetchone()[0]
+            if "writeback_plan" in existing:
+                figures["plan_by_field"] = dict(con.execute(
+                    "select field, count(*) from marts.writeback_plan group by field order by 2 desc"
+                ).fetchall())
+            if "identity_conflicts" in existing:
+                figures["conflicts_by_type"] = dict(con.execute(
+                    "select conflict_type, count(*) from marts.identity_conflicts "
+                    "group by conflict_type order by 2 desc"
+                ).fetchall())
+    except FileNotFoundError:
+        pass
+    return figures

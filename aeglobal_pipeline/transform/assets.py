@@ -26,18 +26,38 @@ class AeglobalDbtTranslator(DagsterDbtTranslator):
         return ["team:data-engineering"]
 
 
-def build_dbt_assets() -> dg.AssetsDefinition:
-    manifest = ensure_manifest()
+# Identity resolution (Python) sits between the two halves of the dbt project, so they are two
+# assets: canonical person records before it, governance and marts after it.
+PERSON_RECORDS_SELECT = "resource_type:seed path:models/staging path:models/intermediate"
+GOVERNANCE_SELECT = "path:models/intermediate/governance path:models/marts"
 
+
+def _dbt_assets(name: str, select: str, exclude: str, description: str) -> dg.AssetsDefinition:
     @dbt_assets(
-        manifest=manifest,
+        manifest=ensure_manifest(),
         project=dbt_project,
         dagster_dbt_translator=AeglobalDbtTranslator(),
+        select=select,
+        exclude=exclude,
+        name=name,
         pool="warehouse",
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
-        """Staging views, canonical person records and marts, built and tested by dbt."""
+    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         os.environ["AEGLOBAL_WAREHOUSE"] = str(warehouse_path())
         yield from dbt.cli(["build"], context=context).stream()
 
-    return dbt_models
+    _models.__doc__ = description
+    return _models
+
+
+def build_dbt_assets() -> list[dg.AssetsDefinition]:
+    return [
+        _dbt_assets(
+            "dbt_person_records", PERSON_RECORDS_SELECT, "path:models/intermediate/governance",
+            "Staging views, reference seeds and canonical person records, built and tested by dbt.",
+        ),
+        _dbt_assets(
+            "dbt_governance_marts", GOVERNANCE_SELECT, "",
+            "Survivorship, consent, sharing, golden_person, conflicts, write-back plan and KPIs.",
+        ),
+    ]

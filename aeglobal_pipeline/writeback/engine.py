@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aeglobal_pipeline.writeback.audit import Outcome, log_intents, log_outcomes
-from aeglobal_pipeline.writeback.plan import PlanRow
+from aeglobal_pipeline.writeback.plan import PlanRow, rule_family
 from aeglobal_pipeline.writeback.retry import CallFailed, Failure, RetryPolicy
 from aeglobal_pipeline.writeback.targets import Current, RecordWrite, Target
 from aeglobal_pipeline.writeback.values import canonical, same_stamp, same_value
@@ -51,7 +51,7 @@ class Health:
         for o in outcomes:
             target = f"{o.row.target_source}.{o.row.object}"
             self.statuses[target][o.status] += 1
-            self.rules[target][f"{o.row.rule}:{o.status}"] += 1
+            self.rules[target][f"{rule_family(o.row.rule)}:{o.status}"] += 1
             if o.error and o.status in ("rejected", "stale", "skipped"):
                 self.errors[target][o.error.split(":", 1)[0]] += 1
             if o.status in ("applied", "rolled_back"):

@@ -119,6 +119,12 @@ class PreviewGroup:
     sample: list[dict]
 
 
+def rule_family(rule: str) -> str:
+    """The rule without its per-record evidence: consent rules name the opted-out record and
+    its timestamp after the first comma, which would make every row its own group."""
+    return rule.split(", ", 1)[0]
+
+
 def preview(rows: list[PlanRow]) -> list[PreviewGroup]:
     grouped: dict[tuple[str, str], list[PlanRow]] = defaultdict(list)
     for row in rows:
@@ -129,7 +135,7 @@ def preview(rows: list[PlanRow]) -> list[PreviewGroup]:
         rules: dict[str, int] = defaultdict(int)
         for row in members:
             fields[row.field] += 1
-            rules[row.rule] += 1
+            rules[rule_family(row.rule)] += 1
         sample = [
             {"record_id": r.record_id, "field": r.field, "current_value": _short(r.current_value),
              "new_value": _short(r.new_value), "rule": r.rule}
