@@ -47,6 +47,7 @@ WITH base AS (
         nullif(trim(regexp_replace(lower(strip_accents(street)), '[^a-z0-9]+', ' ', 'g')), '')
             AS street_norm,
         birthdate,
+        coalesce(is_free_mail, false) AS is_free_mail,
         CASE WHEN regexp_matches(coalesce(given_name_norm, '') || coalesce(family_name_norm, ''),
                                  '[\\p{{Han}}\\p{{Hangul}}\\p{{Hiragana}}\\p{{Katakana}}]')
              THEN 'cjk' ELSE 'latin' END AS name_script
@@ -75,10 +76,10 @@ SELECT
                        '[ -]+').list_filter(lambda t: t <> '') AS name_tokens,
     substr(given_name_norm, 1, 1) AS given_initial,
     substr(family_name_norm, 1, 1) AS family_initial,
-    -- the same local part at another domain (personal vs work) is weaker evidence; short
-    -- locals ("jo", "mk") say nothing
-    CASE WHEN length(split_part(email_match, '@', 1)) >= 4 THEN split_part(email_match, '@', 1) END
-        AS email_local_match,
+    -- a personal handle reused at another free-mail provider ("kevin.watson10"); a work
+    -- address's local part is built from the name, so it would count the name twice
+    CASE WHEN is_free_mail AND length(split_part(email_match, '@', 1)) >= 4
+         THEN split_part(email_match, '@', 1) END AS email_local_match,
     nick.groups AS given_nick_groups
 FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608

@@ -1,0 +1,131 @@
+"""Records → clusters: connected components over accepted edges, under constraints.
+
+- A steward must-link is never split: its records are fused before anything else.
+- A steward cannot-link is never undone: no edge may join the two sides.
+- No cluster grows beyond `max_cluster_size` through model edges.
+- Deterministic links (converted lead, connector, written id) yield only to cannot-links.
+
+Algorithm: constrained Kruskal. Edges are added strongest first (deterministic links rank above
+every model edge, model edges by match weight), skipping any edge whose union would put a
+cannot-link pair together or exceed the size cap. For a component without a violated constraint
+the result is exactly its connected component; where a constraint bites, the edges left out are
+the weakest ones that separate the two sides. Union-find in Python over edge lists: the edge list
+is near-linear in the records (blocking), so this runs at a million records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# Deterministic links outrank any model edge (match weights are far below this).
+DETERMINISTIC_WEIGHT = 1.0e6
+
+
+@dataclass
+class ClusteringResult:
+    cluster_of: dict[str, str]  # record key → cluster key (smallest record key in the cluster)
+    edges_used: int
+    edges_cut_cannot_link: int
+    edges_cut_size: int
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+class _UnionFind:
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.parent = {k: k for k in keys}
+        self.size = dict.fromkeys(self.parent, 1)
+        self.forbidden: dict[str, set[str]] = {}  # root → records it must never join
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def conflicts(self, ra: str, rb: str) -> bool:
+        small, other = (
+            (ra, rb) if len(self.forbidden.get(ra, ())) <= len(self.forbidden.get(rb, ())) else (rb, ra)
+        )
+        return any(self.find(x) == other for x in self.forbidden.get(small, ()))
+
+    def union(self, ra: str, rb: str) -> str:
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        if rb in self.forbidden:
+            self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
+        return ra
+
+
+def cluster_records(
+    records: Iterable[str],
+    edges: Iterable[tuple[str, str, float]],
+    *,
+    must_links: Iterable[tuple[str, str]] = (),
+    cannot_links: Iterable[tuple[str, str]] = (),
+    max_cluster_size: int = 50,
+) -> ClusteringResult:
+    """Cluster `records` given weighted `edges` (a, b, weight); see module docstring.
+
+    Edges naming unknown records are ignored. Raises ValueError when a cannot-link joins
+    records that must-links fuse (decisions.py rejects that earlier with the file entry).
+    """
+    uf = _UnionFind(records)
+    known = uf.parent
+    for a, b in must_links:
+        if a in known and b in known:
+            ra, rb = uf.find(a), uf.find(b)
+            if ra != rb:
+                uf.union(ra, rb)
+    for a, b in cannot_links:
+        if a not in known or b not in known:
+            continue
+        if uf.find(a) == uf.find(b):
+            raise ValueError(f"cannot-link {a} / {b} contradicts must-links joining them")
+        uf.forbidden.setdefault(uf.find(a), set()).add(b)
+        uf.forbidden.setdefault(uf.find(b), set()).add(a)
+
+    # Strongest first; ties broken by keys so every run orders edges the same way.
+    ordered = sorted(
+        ((w, a, b) for a, b, w in edges if a in known and b in known and a != b),
+        key=lambda e: (-e[0], e[1], e[2]),
+    )
+    used = cut_cannot = cut_size = 0
+    for weight, a, b in ordered:
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            continue
+        if uf.forbidden and uf.conflicts(ra, rb):
+            cut_cannot += 1
+            continue
+        # The cap applies to model edges; a deterministic link is never cut for size.
+        if weight < DETERMINISTIC_WEIGHT and uf.size[ra] + uf.size[rb] > max_cluster_size:
+            cut_size += 1
+            continue
+        uf.union(ra, rb)
+        used += 1
+
+    smallest: dict[str, str] = {}
+    for key in known:
+        root = uf.find(key)
+        if root not in smallest or key < smallest[root]:
+            smallest[root] = key
+    cluster_of = {key: smallest[uf.find(key)] for key in known}
+    sizes: dict[str, int] = {}
+    for cluster in cluster_of.values():
+        sizes[cluster] = sizes.get(cluster, 0) + 1
+    return ClusteringResult(cluster_of, used, cut_cannot, cut_size, sizes)
+
+
+def size_histogram(sizes: Iterable[int]) -> dict[str, int]:
+    """Cluster counts by size bucket: 1, 2, 3, 4, 5-9, 10-19, 20+."""
+    buckets = {"1": 0, "2": 0, "3": 0, "4": 0, "5-9": 0, "10-19": 0, "20+": 0}
+    for n in sizes:
+        key = str(n) if n <= 4 else "5-9" if n < 10 else "10-19" if n < 20 else "20+"
+        buckets[key] += 1
+    return buckets

@@ -1,0 +1,288 @@
+"""Comparison kinds of matching.yaml, each built from Splink's comparison (level) library.
+
+Every kind names its levels (`level_ids`, null level first) so never_link_on rules can refer to
+them. Column names are validated against FEATURE_COLUMNS before any SQL is built; the few
+custom SQL conditions interpolate only those validated names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Columns of the matching feature table (identity.features) the rules may refer to.
+FEATURE_COLUMNS = (
+    "given_name_norm", "family_name_norm", "full_name", "family_first", "given_nick_groups",
+    "name_tokens_key", "name_tokens", "given_initial", "family_initial", "email_match",
+    "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
+    "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
+)  # fmt: skip
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_columns(columns: list[str]) -> list[str]:
+    unknown = [c for c in columns if c not in FEATURE_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column(s) {unknown}; known: {', '.join(FEATURE_COLUMNS)}")
+    return columns
+
+
+Column = Annotated[str, Field(description="a matching feature column")]
+
+
+class _Comparison(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # Splink output column, shown in charts
+
+    def columns(self) -> list[str]:
+        return [v for k, v in self if k.endswith("column") and isinstance(v, str)]
+
+    @model_validator(mode="after")
+    def _known_columns(self):
+        check_columns(self.columns())
+        return self
+
+    def level_ids(self) -> list[str]:
+        """Names of the comparison levels in order (null level first); never_link_on uses them."""
+        return []
+
+
+class ExactComparison(_Comparison):
+    kind: Literal["exact"]
+    column: Column
+    term_frequency: bool = False
+
+    def build(self) -> cl.ComparisonCreator:
+        return cl.ExactMatch(self.column).configure(term_frequency_adjustments=self.term_frequency)
+
+
+class JaroWinklerComparison(_Comparison):
+    kind: Literal["jaro_winkler"]
+    column: Column
+    thresholds: list[Annotated[float, Field(gt=0, lt=1)]] = [0.92, 0.85]
+    term_frequency: bool = False
+
+    def build(self) -> cl.ComparisonCreator:
+        comparison = cl.JaroWinklerAtThresholds(self.column, self.thresholds)
+        return comparison.configure(term_frequency_adjustments=self.term_frequency)
+
+
+class PersonNameComparison(_Comparison):
+    """Given + family name together: exact, swapped order, fuzzy, nickname or initial, one part."""
+
+    kind: Literal["person_name"]
+    given_column: Column = "given_name_norm"
+    family_column: Column = "family_name_norm"
+    full_name_column: Column = "full_name"
+    family_first_column: Column = "family_first"
+    nickname_column: Column = "given_nick_groups"
+    script_column: Column = "name_script"
+    tokens_column: Column = "name_tokens"
+    thresholds: list[Annotated[float, Field(gt=0, lt=1)]] = [0.92, 0.85]
+    term_frequency: bool = True
+
+    def build(self) -> cl.ComparisonCreator:
+        g, f = self.given_column, self.family_column
+        high, *lower = sorted(self.thresholds, reverse=True)
+        tf = {"tf_adjustment_column": self.full_name_column} if self.term_frequency else {}
+        family_close = cll.Or(cll.JaroWinklerLevel(f, high), cll.ExactMatchLevel(self.family_first_column))
+        # An initial ("J.") or a nickname in the same group as the other side's name.
+        given_compatible = cll.Or(
+            cll.ArrayIntersectLevel(self.nickname_column, 1),
+            cll.CustomLevel(_initial_of(f"{g}_l", f"{g}_r")),
+        )
+        t = self.tokens_column
+        # "Jove Real, Pastor" vs "Pastor Jove": every part of the shorter name is in the longer.
+        tokens_subset = cll.CustomLevel(
+            f'len("{t}_l") >= 2 AND len("{t}_r") >= 2 AND '
+            f'(list_has_all("{t}_l", "{t}_r") OR list_has_all("{t}_r", "{t}_l"))'
+        ).configure(label_for_charts="All parts of one name in the other")
+        # "Perrert, R." vs "Richard Perrert": swapped order with a typo or an initial.
+        swapped_close = cll.CustomLevel(
+            f'(jaro_winkler_similarity("{g}_l", "{f}_r") >= {lower[-1] if lower else high} '
+            f"OR {_initial_of(f'{g}_l', f'{f}_r')}) AND "
+            f'(jaro_winkler_similarity("{f}_l", "{g}_r") >= {lower[-1] if lower else high} '
+            f"OR {_initial_of(f'{f}_l', f'{g}_r')})"
+        ).configure(label_for_charts="Swapped order, close")
+        # Names in different scripts (漢字 vs Latin) cannot be compared: no evidence either way.
+        script = self.script_column
+        null = cll.Or(
+            cll.And(cll.NullLevel(g), cll.NullLevel(f)),
+            cll.CustomLevel(f'"{script}_l" <> "{script}_r"'),
+        ).configure(is_null_level=True, label_for_charts="No comparable name")
+        levels = [
+            null,
+            cll.ExactMatchLevel(self.full_name_column).configure(label_for_charts="Exact full name", **tf),
+            cll.ColumnsReversedLevel(g, f, symmetrical=True).configure(
+                label_for_charts="Given and family swapped"
+            ),
+            cll.And(cll.JaroWinklerLevel(g, high), family_close).configure(
+                label_for_charts=f"Both names Jaro-Winkler >= {high}"
+            ),
+            cll.And(given_compatible, family_close).configure(
+                label_for_charts="Nickname or initial, family name close"
+            ),
+            tokens_subset,
+            swapped_close,
+        ]
+        for threshold in lower:
+            levels.append(
+                cll.And(cll.JaroWinklerLevel(g, threshold), cll.JaroWinklerLevel(f, threshold)).configure(
+                    label_for_charts=f"Both names Jaro-Winkler >= {threshold}"
+                )
+            )
+        levels += [
+            cll.ExactMatchLevel(f).configure(
+                label_for_charts="Family name only",
+                **({"tf_adjustment_column": f} if self.term_frequency else {}),
+            ),
+            cll.ExactMatchLevel(g).configure(label_for_charts="Given name only"),
+            cll.ElseLevel().configure(label_for_charts="Different names"),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def level_ids(self) -> list[str]:
+        fuzzy = [f"fuzzy_{t}" for t in sorted(self.thresholds, reverse=True)[1:]]
+        return [
+            "null", "exact", "swapped", "fuzzy", "nickname_or_initial", "tokens_subset",
+            "swapped_close", *fuzzy,
+            "family_only", "given_only", "different",
+        ]  # fmt: skip
+
+
+def _initial_of(left: str, right: str) -> str:
+    """SQL: one side is a single letter and it is the other's initial."""
+    return (
+        f'((length("{left}") = 1 OR length("{right}") = 1) '
+        f'AND substr("{left}", 1, 1) = substr("{right}", 1, 1))'
+    )
+
+
+class EmailComparison(_Comparison):
+    """Normalised address exact, local part exact (other domain), one-edit typo."""
+
+    kind: Literal["email"]
+    column: Column = "email_match"
+    local_column: Column = "email_local_match"
+    work_domain_column: Column = "email_work_domain"
+    term_frequency: bool = True
+
+    def build(self) -> cl.ComparisonCreator:
+        e, local = self.column, self.local_column
+        tf = {"tf_adjustment_column": e} if self.term_frequency else {}
+        tf_local = {"tf_adjustment_column": local} if self.term_frequency else {}
+        levels = [
+            cll.NullLevel(e),
+            cll.ExactMatchLevel(e).configure(label_for_charts="Exact address", **tf),
+            cll.ExactMatchLevel(local).configure(label_for_charts="Same local part", **tf_local),
+            cll.DamerauLevenshteinLevel(e, 1).configure(label_for_charts="One edit apart"),
+            # Two mailboxes at one company domain: usually two colleagues (see never_link_on).
+            cll.ExactMatchLevel(self.work_domain_column).configure(
+                label_for_charts="Other mailbox, same company domain"
+            ),
+            cll.ElseLevel(),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def level_ids(self) -> list[str]:
+        return ["null", "exact", "local_part", "one_edit", "same_company_domain", "different"]
+
+
+class PhoneComparison(_Comparison):
+    """Mobile and landline in E.164; a shared switchboard or home line weighs little (tf)."""
+
+    kind: Literal["phone"]
+    phone_column: Column = "phone_match"
+    mobile_column: Column = "mobile_match"
+    term_frequency: bool = True
+
+    def build(self) -> cl.ComparisonCreator:
+        p, m = self.phone_column, self.mobile_column
+        null = cll.CustomLevel(
+            f'("{p}_l" IS NULL AND "{m}_l" IS NULL) OR ("{p}_r" IS NULL AND "{m}_r" IS NULL)'
+        ).configure(is_null_level=True, label_for_charts="No phone on one side")
+        tf = self.term_frequency
+        levels = [
+            null,
+            cll.ExactMatchLevel(m).configure(
+                label_for_charts="Same mobile", **({"tf_adjustment_column": m} if tf else {})
+            ),
+            cll.ExactMatchLevel(p).configure(
+                label_for_charts="Same phone", **({"tf_adjustment_column": p} if tf else {})
+            ),
+            cll.CustomLevel(f'"{p}_l" = "{m}_r" OR "{m}_l" = "{p}_r"').configure(
+                label_for_charts="Mobile in the other's phone field"
+            ),
+            cll.ElseLevel(),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def level_ids(self) -> list[str]:
+        return ["null", "mobile", "phone", "crossed", "different"]
+
+
+class LocationComparison(_Comparison):
+    """Street + postal code, else postal code, else city; frequencies damp shared addresses
+    (a big employer's office) and big cities."""
+
+    kind: Literal["location"]
+    address_column: Column = "address_key"
+    postal_column: Column = "postal_norm"
+    city_column: Column = "city_norm"
+    term_frequency: bool = True
+
+    def build(self) -> cl.ComparisonCreator:
+        address, postal, city = self.address_column, self.postal_column, self.city_column
+
+        def tf(column: str) -> dict:
+            return {"tf_adjustment_column": column} if self.term_frequency else {}
+
+        levels = [
+            cll.And(cll.NullLevel(postal), cll.NullLevel(city)),
+            cll.ExactMatchLevel(address).configure(label_for_charts="Same street address", **tf(address)),
+            cll.ExactMatchLevel(postal).configure(label_for_charts="Same postal code", **tf(postal)),
+            cll.ExactMatchLevel(city).configure(label_for_charts="Same city", **tf(city)),
+            cll.ElseLevel(),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def level_ids(self) -> list[str]:
+        return ["null", "address", "postal", "city", "different"]
+
+
+class DateComparison(_Comparison):
+    kind: Literal["date"]
+    column: Column = "birthdate"
+
+    def build(self) -> cl.ComparisonCreator:
+        return cl.DateOfBirthComparison(self.column, input_is_string=False)
+
+
+Comparison = Annotated[
+    ExactComparison
+    | JaroWinklerComparison
+    | PersonNameComparison
+    | EmailComparison
+    | PhoneComparison
+    | LocationComparison
+    | DateComparison,
+    Field(discriminator="kind"),
+]
+COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date")
+
+Comparison = Annotated[
+    ExactComparison
+    | JaroWinklerComparison
+    | PersonNameComparison
+    | EmailComparison
+    | PhoneComparison
+    | LocationComparison
+    | DateComparison,
+    Field(discriminator="kind"),
+]
+COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date")

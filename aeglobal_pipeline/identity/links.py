@@ -1,0 +1,150 @@
+"""Scored pairs (Splink prediction with per-comparison evidence) and deterministic must-links.
+
+Everything here runs on the in-memory matching database (see `identity.features`):
+
+- `score_pairs` predicts every blocked pair above the grey-zone lower bound into PAIRS_TABLE with
+  a decision: `accepted` (at or above the match threshold), `grey_zone` (for stewards), or
+  `vetoed` (at a never_link_on level, e.g. different given names: colleagues and relatives).
+- `deterministic_links` collects links the systems themselves assert into MUST_TABLE — a
+  converted lead and its contact, a prospect and the CRM lead/contact its connector names, records
+  already carrying the same written-back global id — each sanity-checked on names: an AE
+  prospect keyed by a role mailbox may point at another person's CRM record.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from aeglobal_pipeline.identity.features import FEATURES_TABLE, RECORDS_TABLE
+from aeglobal_pipeline.identity.model import ModelArtefact, linker_for
+from aeglobal_pipeline.identity.settings import MatchingRules
+
+PAIRS_TABLE = "scored_pairs"
+LEVELS_TABLE = "comparison_levels"
+MUST_TABLE = "deterministic_links"
+
+# Deterministic links are asserted by the systems, so the check only rejects names that share
+# nothing at all: no part in common, no part close to any part of the other, no nickname.
+NAMES_COMPATIBLE_SQL = """
+    l.name_script <> r.name_script
+    OR (l.given_name_norm IS NULL AND l.family_name_norm IS NULL)
+    OR (r.given_name_norm IS NULL AND r.family_name_norm IS NULL)
+    OR len(list_intersect(l.name_tokens, r.name_tokens)) > 0
+    OR list_has_any(l.given_nick_groups, r.given_nick_groups)
+    OR jaro_winkler_similarity(l.given_name_norm, r.given_name_norm) >= 0.85
+    OR jaro_winkler_similarity(l.family_name_norm, r.family_name_norm) >= 0.85
+    OR jaro_winkler_similarity(l.given_name_norm, r.family_name_norm) >= 0.85
+    OR jaro_winkler_similarity(l.family_name_norm, r.given_name_norm) >= 0.85
+"""
+
+
+def comparison_levels(model: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """(comparison, gamma, label) for every level of a saved Splink model."""
+    rows = []
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        non_null = [level for level in levels if not level.get("is_null_level")]
+        for level in levels:
+            gamma = -1 if level.get("is_null_level") else len(non_null) - 1 - non_null.index(level)
+            label = level.get("label_for_charts") or level.get("sql_condition", "")
+            rows.append((comparison["output_column_name"], gamma, label))
+    return rows
+
+
+def score_pairs(memory: duckdb.DuckDBPyConnection, artefact: ModelArtefact, rules: MatchingRules) -> int:
+    """Predict blocked pairs into PAIRS_TABLE; returns the number of pairs kept."""
+    model = artefact.splink_model()
+    linker = linker_for(memory, model)
+    predictions = linker.inference.predict(threshold_match_probability=rules.thresholds.grey_zone_lower)
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    # Identifiers below come from the validated model (pattern ^[a-z][a-z0-9_]*$), never from data.
+    evidence = ", ".join(f"'{n}', json_array(gamma_{n}, round(mw_{n}, 3))" for n in names)
+    vetoed = " OR ".join(_veto_sql(when, unless) for when, unless in rules.veto_conditions()) or "false"
+    memory.execute(
+        f"""
+        CREATE OR REPLACE TABLE {PAIRS_TABLE} AS
+        SELECT
+            least(record_key_l, record_key_r) AS record_key_a,
+            greatest(record_key_l, record_key_r) AS record_key_b,
+            match_weight, match_probability,
+            CASE WHEN {vetoed} THEN 'vetoed'
+                 WHEN match_probability >= ? THEN 'accepted'
+                 ELSE 'grey_zone' END AS decision,
+            CAST(json_object({evidence}) AS VARCHAR) AS evidence
+        FROM {predictions.physical_name}
+        """,  # noqa: S608 - identifiers from the validated model, the threshold is bound
+        [rules.thresholds.match_probability],
+    )
+    memory.execute(
+        f"CREATE OR REPLACE TABLE {LEVELS_TABLE} (comparison VARCHAR, gamma INTEGER, label VARCHAR)"
+    )
+    memory.executemany(f"INSERT INTO {LEVELS_TABLE} VALUES (?, ?, ?)", comparison_levels(model))  # noqa: S608
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    return memory.execute(f"SELECT count(*) FROM {PAIRS_TABLE}").fetchall()[0][0]  # noqa: S608
+
+
+def _veto_sql(when: dict[str, list[int]], unless: dict[str, list[int]]) -> str:
+    # Comparison names are validated identifiers, gammas are ints: no data reaches this SQL.
+    def any_of(levels: dict[str, list[int]]) -> list[str]:
+        return [f"gamma_{name} IN ({', '.join(str(int(g)) for g in gs)})" for name, gs in levels.items()]
+
+    condition = " AND ".join(any_of(when))
+    if unless:
+        condition += " AND NOT (" + " OR ".join(any_of(unless)) + ")"
+    return f"({condition})"
+
+
+def deterministic_links(memory: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Build MUST_TABLE(record_key_a, record_key_b, kind, names_compatible); counts by kind."""
+    memory.execute(
+        f"""
+        CREATE OR REPLACE TABLE {MUST_TABLE} AS
+        WITH asserted AS (
+            SELECT record_key AS a, converted_contact_key AS b, 'converted_lead' AS kind
+            FROM {RECORDS_TABLE} WHERE converted_contact_key IS NOT NULL
+            UNION ALL
+            SELECT record_key, crm_lead_key, 'connector_link' FROM {RECORDS_TABLE}
+            WHERE crm_lead_key IS NOT NULL
+            UNION ALL
+            SELECT record_key, crm_contact_key, 'connector_link' FROM {RECORDS_TABLE}
+            WHERE crm_contact_key IS NOT NULL
+            UNION ALL
+            -- every record carrying a written-back id joins the first record carrying it
+            SELECT record_key,
+                   min(record_key) OVER (PARTITION BY written_global_person_id),
+                   'written_global_id'
+            FROM {RECORDS_TABLE} WHERE written_global_person_id IS NOT NULL
+        )
+        SELECT DISTINCT
+            least(s.a, s.b) AS record_key_a, greatest(s.a, s.b) AS record_key_b, s.kind,
+            coalesce({NAMES_COMPATIBLE_SQL}, false) AS names_compatible
+        FROM asserted AS s
+        JOIN {FEATURES_TABLE} AS l ON l.record_key = s.a
+        JOIN {FEATURES_TABLE} AS r ON r.record_key = s.b  -- the named record must exist
+        WHERE s.a <> s.b
+        """  # noqa: S608 - constant identifiers only
+    )
+    rows = memory.execute(
+        f"SELECT kind, names_compatible, count(*) FROM {MUST_TABLE} GROUP BY ALL"  # noqa: S608
+    ).fetchall()
+    counts: dict[str, int] = {}
+    for kind, compatible, n in rows:
+        key = kind if compatible else f"{kind}_rejected_names_differ"
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+def evidence_labels(memory: duckdb.DuckDBPyConnection, evidence: str) -> dict[str, Any]:
+    """Readable evidence of one pair: comparison → {level, match_weight}."""
+    parsed = json.loads(evidence)
+    labels = dict(
+        ((c, g), label)
+        for c, g, label in memory.execute(f"SELECT comparison, gamma, label FROM {LEVELS_TABLE}").fetchall()  # noqa: S608
+    )
+    return {
+        name: {"level": labels.get((name, gamma), str(gamma)), "match_weight": weight}
+        for name, (gamma, weight) in parsed.items()
+    }

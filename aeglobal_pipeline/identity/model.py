@@ -1,0 +1,204 @@
+"""Training the Splink model and keeping it as a versioned artefact.
+
+Training is separate from prediction: `train_model` estimates u by random sampling and m by EM
+on a couple of blocking rules, deterministically for a seed, and `save_model` writes
+`$AEGLOBAL_HOME/models/identity/<version>/` with the Splink model JSON, the match-weight and
+m/u charts (offline HTML + Vega-Lite JSON) and a manifest (training data fingerprint, counts,
+timestamps). Regular runs reuse `latest_model()` until someone retrains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from splink import Linker, block_on
+from splink.backends.duckdb import DuckDBAPI
+
+from aeglobal_pipeline.config import aeglobal_home
+from aeglobal_pipeline.identity.features import FEATURES_TABLE
+from aeglobal_pipeline.identity.settings import MatchingRules
+
+MODEL_FILE = "model.json"
+MANIFEST_FILE = "manifest.json"
+SPLINK_LOG_LEVEL = logging.WARNING
+
+
+@dataclass(frozen=True)
+class ModelArtefact:
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    def splink_model(self) -> dict[str, Any]:
+        return json.loads(self.model_path.read_text(encoding="utf-8"))
+
+
+def models_dir() -> Path:
+    return aeglobal_home() / "models" / "identity"
+
+
+def latest_model(root: Path | None = None) -> ModelArtefact | None:
+    """The newest saved model (versions sort by time), or None when none was trained yet."""
+    root = root or models_dir()
+    versions = sorted(
+        p for p in root.glob("*") if (p / MANIFEST_FILE).is_file() and (p / MODEL_FILE).is_file()
+    )
+    if not versions:
+        return None
+    path = versions[-1]
+    manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    return ModelArtefact(path.name, path, manifest)
+
+
+def fingerprint(memory: duckdb.DuckDBPyConnection) -> str:
+    """Order-independent fingerprint of the matching features the model was trained on."""
+    row = memory.execute(
+        f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {FEATURES_TABLE}"  # noqa: S608 - constant
+    ).fetchall()[0]
+    return hashlib.sha256(json.dumps([str(v) for v in row]).encode()).hexdigest()[:16]
+
+
+def linker_for(memory: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> Linker:
+    """A Linker over the in-memory feature table (never the warehouse)."""
+    db_api = DuckDBAPI(connection=memory)
+    frame = db_api.register(FEATURES_TABLE)
+    return Linker(frame, settings, log_level=SPLINK_LOG_LEVEL)
+
+
+def train_model(memory: duckdb.DuckDBPyConnection, rules: MatchingRules) -> Linker:
+    """Estimate the prior, u (random sampling) and m (EM) on the feature table."""
+    training = rules.training
+    linker = linker_for(memory, rules.splink_settings())
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*rule) for rule in training.prior.deterministic_rules], recall=training.prior.recall
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.seed)
+    for rule in training.em_blocking_rules:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+    return linker
+
+
+def _charts(linker: Linker) -> dict[str, Any]:
+    return {
+        "match_weights": linker.visualisations.match_weights_chart(),
+        "m_u_parameters": linker.visualisations.m_u_parameters_chart(),
+    }
+
+
+def save_model(
+    linker: Linker,
+    *,
+    rules: MatchingRules,
+    data_fingerprint: str,
+    records: int,
+    seconds: float,
+    root: Path | None = None,
+) -> ModelArtefact:
+    """Write model JSON, charts and manifest into a new version directory."""
+    root = root or models_dir()
+    trained_at = datetime.now(UTC)
+    model = linker.misc.save_model_to_json()
+    floored = _floor_unseen_u(model, rules.training.u_max_pairs)
+    digest = hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    version = f"{trained_at:%Y%m%dT%H%M%S%fZ}-{digest}"
+    path = root / version
+    path.mkdir(parents=True, exist_ok=False)
+    (path / MODEL_FILE).write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
+    for name, chart in _charts(linker).items():
+        (path / f"{name}.html").write_text(chart.to_html(inline=True), encoding="utf-8")
+        (path / f"{name}.vl.json").write_text(json.dumps(chart.chart_dict, default=str), encoding="utf-8")
+    manifest = {
+        "version": version,
+        "trained_at": trained_at.isoformat(),
+        "training_seconds": round(seconds, 2),
+        "records": records,
+        "data_fingerprint": data_fingerprint,
+        "rules_fingerprint": hashlib.sha256(rules.fingerprint_text().encode()).hexdigest()[:16],
+        "seed": rules.training.seed,
+        "u_max_pairs": rules.training.u_max_pairs,
+        "em_blocking_rules": rules.training.em_blocking_rules,
+        "probability_two_random_records_match": model.get("probability_two_random_records_match"),
+        "comparisons": [c.name for c in rules.comparisons],
+        # Levels the data never showed (m or u unestimated): Splink falls back to defaults there.
+        "untrained_levels": _untrained_levels(model),
+        "u_floored_levels": floored,
+        "splink_version": _splink_version(),
+    }
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return ModelArtefact(version, path, manifest)
+
+
+def _floor_unseen_u(model: dict[str, Any], sampled_pairs: int) -> list[str]:
+    """A level no random pair showed (a shared mobile among 400k records) has u below about
+    1/sampled_pairs; leaving it unset would make Splink fall back to a default u and undervalue
+    the strongest evidence. Returns the levels floored."""
+    floored = []
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level") or level.get("u_probability") is not None:
+                continue
+            if level.get("m_probability") is not None:
+                level["u_probability"] = 1.0 / sampled_pairs
+                floored.append(f"{comparison['output_column_name']}: {level.get('label_for_charts', '?')}")
+    return floored
+
+
+def _untrained_levels(model: dict[str, Any]) -> list[str]:
+    missing = []
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            gaps = [p for p in ("m", "u") if level.get(f"{p}_probability") is None]
+            if gaps:
+                label = level.get("label_for_charts", "?")
+                missing.append(f"{comparison['output_column_name']}: {label} ({'/'.join(gaps)})")
+    return missing
+
+
+def _splink_version() -> str:
+    import splink
+
+    return splink.__version__
+
+
+def ensure_model(
+    memory: duckdb.DuckDBPyConnection,
+    rules: MatchingRules,
+    *,
+    retrain: bool = False,
+    root: Path | None = None,
+) -> tuple[ModelArtefact, bool]:
+    """The latest model, training (and saving) one first when none exists or `retrain`.
+
+    Returns (artefact, trained_now).
+    """
+    existing = None if retrain else latest_model(root)
+    if existing is not None:
+        return existing, False
+    started = time.perf_counter()
+    linker = train_model(memory, rules)
+    records = memory.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]  # noqa: S608
+    artefact = save_model(
+        linker,
+        rules=rules,
+        data_fingerprint=fingerprint(memory),
+        records=int(records),
+        seconds=time.perf_counter() - started,
+        root=root,
+    )
+    # Free Splink's scratch tables before prediction reuses the connection.
+    linker.table_management.delete_tables_created_by_splink_from_db()
+    return artefact, True
