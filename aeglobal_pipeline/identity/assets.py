@@ -65,7 +65,7 @@ def identity_model(context: dg.AssetExecutionContext, config: IdentityModelConfi
 )
 def person_links(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Scored record pairs with per-comparison evidence, plus deterministic CRM links."""
-    summary = resolve.links_step(context.run_id)
+    summary = resolve.links_step(context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(summary.pairs.values()),
@@ -87,7 +87,7 @@ def person_links(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 )
 def global_person_map(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Record → stable global_person_id, with merges and splits recorded in the lineage table."""
-    summary = resolve.map_step(context.run_id)
+    summary = resolve.map_step(context.run.run_id)
     with warehouse.connect(read_only=True) as con:
         preview = con.execute(
             f"""SELECT source, object, count(*) AS records, count(DISTINCT global_person_id) AS persons

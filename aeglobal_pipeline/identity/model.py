@@ -81,6 +81,9 @@ def train_model(memory: duckdb.DuckDBPyConnection, rules: MatchingRules) -> Link
     """Estimate the prior, u (random sampling) and m (EM) on the feature table."""
     training = rules.training
     linker = linker_for(memory, rules.splink_settings())
+    records = memory.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]  # noqa: S608
+    if records < training.min_records:
+        return linker
     linker.training.estimate_probability_two_random_records_match(
         [block_on(*rule) for rule in training.prior.deterministic_rules], recall=training.prior.recall
     )
@@ -124,6 +127,8 @@ def save_model(
         "trained_at": trained_at.isoformat(),
         "training_seconds": round(seconds, 2),
         "records": records,
+        # Too few records to learn from: Splink's default m/u values, not estimates.
+        "cold_start": records < rules.training.min_records,
         "data_fingerprint": data_fingerprint,
         "rules_fingerprint": hashlib.sha256(rules.fingerprint_text().encode()).hexdigest()[:16],
         "seed": rules.training.seed,

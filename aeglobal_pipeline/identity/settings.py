@@ -74,6 +74,9 @@ class PriorEstimate(_Strict):
 
 class Training(_Strict):
     seed: int = 42
+    # Below this many records there are too few pairs to learn from: the model keeps Splink's
+    # default m/u values (deterministic links and steward decisions still apply).
+    min_records: int = Field(1000, ge=0)
     u_max_pairs: int = Field(2_000_000, ge=1000)
     em_blocking_rules: list[BlockingRule] = Field(min_length=1)
     em_max_iterations: int = Field(25, ge=1)
