@@ -112,8 +112,14 @@ def run(apply: bool, full_refresh: bool) -> None:
             click.echo(f"  {label}: {breakdown}")
     writeback = summary.materialized.get("writeback")
     if writeback:
-        click.echo(f"  write-back ({'applied' if apply else 'dry run'}): "
-                   + ", ".join(f"{k} {v}" for k, v in writeback.items() if isinstance(v, int)))
+        totals = ", ".join(f"{status} {n}" for status, n in (writeback.get("totals") or {}).items())
+        click.echo(
+            f"  write-back ({writeback.get('mode')}): {writeback.get('dagster/row_count', 0)} planned "
+            f"field changes; {totals or 'nothing written'}"
+        )
+        calls = writeback.get("api_calls") or {}
+        if calls:
+            click.echo(f"  write-back API calls: {calls}")
     failed_checks = sorted(check for check, passed in summary.checks.items() if not passed)
     click.echo(
         f"  checks: {len(summary.checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
