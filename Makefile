@@ -18,13 +18,20 @@ install: $(BIN)/aeglobal
 
 demo: install
 	$(BIN)/aeglobal sandbox generate --persons $(DEMO_PERSONS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
-	@echo "== first run: initial extraction =="
+	@echo "== run 1: extract, resolve identities, plan; write-back is a dry run =="
 	$(BIN)/aeglobal run
-	@echo "== second run: incremental, nothing changed in the sources =="
-	$(BIN)/aeglobal run
+	@echo "== identity resolution against the generator's ground truth =="
+	$(BIN)/aeglobal evaluate --truth $(DEMO_DIR).truth.csv
+	@echo "== run 2: apply the write-back to the sandbox orgs =="
+	$(BIN)/aeglobal run --apply
+	@echo "== run 3: re-extract what run 2 wrote; only values that settle after it are written =="
+	$(BIN)/aeglobal run --apply
+	@echo "== run 4: nothing changed since: writes nothing =="
+	$(BIN)/aeglobal run --apply
 	@echo
-	@echo "Results: warehouse $(AEGLOBAL_HOME)/warehouse.duckdb; snapshot $(DEMO_DIR);"
-	@echo "ground truth $(DEMO_DIR).truth.csv; Dagster runs: make ui"
+	@echo "Results: warehouse $(AEGLOBAL_HOME)/warehouse.duckdb (marts.golden_person, marts.writeback_plan,"
+	@echo "writeback.changes_log, identity.global_person_map); snapshot $(DEMO_DIR); ground truth"
+	@echo "$(DEMO_DIR).truth.csv; identity model under $(AEGLOBAL_HOME)/models/identity; Dagster runs: make ui"
 	$(BIN)/aeglobal sandbox stop
 
 lint: install
