@@ -177,7 +177,9 @@ def ui(port: int) -> None:
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
-    sys.exit(subprocess.call(command, env=os.environ.copy()))
+    # dbt and dagster live beside this interpreter; the venv need not be on PATH.
+    env = {**os.environ, "PATH": f"{dagster.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    sys.exit(subprocess.call(command, env=env))
 
 
 if __name__ == "__main__":

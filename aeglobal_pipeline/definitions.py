@@ -15,6 +15,20 @@ from aeglobal_pipeline.writeback.assets import writeback_assets, writeback_check
 
 logger = dg.get_dagster_logger()
 
+ASSET_GROUPS = ("extract", "person_records", "identity", "governance", "marts", "writeback")
+
+full_sync_job = dg.define_asset_job(
+    "full_sync", selection=dg.AssetSelection.all(), description="Extract, resolve, plan, write back."
+)
+
+
+def group_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
+    """One job per asset group, for on-demand runs from the UI."""
+    return [
+        dg.define_asset_job(f"{group}_job", selection=dg.AssetSelection.groups(group))
+        for group in ASSET_GROUPS
+    ]
+
 
 def build_definitions() -> dg.Definitions:
     """Everything the project defines, built from the active sources.yaml."""
@@ -32,9 +46,13 @@ def build_definitions() -> dg.Definitions:
             *writeback_assets,
         ],
         asset_checks=[*identity_checks, *governance_checks, *writeback_checks],
-        jobs=[
-            dg.define_asset_job("extract_job", selection=dg.AssetSelection.groups("extract")),
-            *writeback_jobs,
+        jobs=[*group_jobs(), full_sync_job, *writeback_jobs],
+        schedules=[
+            # Write-back stays a dry run on schedule unless the deployment sets apply in run config.
+            dg.ScheduleDefinition(
+                name="daily_full_sync", job=full_sync_job, cron_schedule="0 3 * * *",
+                execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED,
+            ),
         ],
         resources={"source_systems": SourceSystems(), "dbt": dbt_resource()},
     )

@@ -76,4 +76,10 @@ def test_definitions_list_every_extract_asset_with_group_and_kinds(demo_home):
             kind = "salesforce" if source.startswith("crm") else "account_engagement"
             assert node.kinds >= {"duckdb", kind}
             assert node.description
-    assert definitions.resolve_job_def("extract_job") is not None
+    for job in ("extract_job", "identity_job", "writeback_job", "full_sync", "writeback_rollback"):
+        assert definitions.resolve_job_def(job) is not None
+    assert definitions.resolve_schedule_def("daily_full_sync").cron_schedule == "0 3 * * *"
+    # Every asset the project materializes carries a group and kinds (what the UI shows).
+    for key in graph.materializable_asset_keys:
+        node = graph.get(key)
+        assert node.group_name != "default" and node.kinds, key

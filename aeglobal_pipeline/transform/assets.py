@@ -1,7 +1,8 @@
-"""dbt models as Dagster assets (one `dbt build` per run; dbt tests become asset checks)."""
+"""dbt models as Dagster assets (`dbt build` in two steps around identity; dbt tests become asset checks)."""
 
 import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -32,9 +33,11 @@ PERSON_RECORDS_SELECT = "resource_type:seed path:models/staging path:models/inte
 GOVERNANCE_SELECT = "path:models/intermediate/governance path:models/marts"
 
 
-def _dbt_assets(name: str, select: str, exclude: str, description: str) -> dg.AssetsDefinition:
+def _dbt_assets(
+    manifest: Path, name: str, select: str, exclude: str, description: str
+) -> dg.AssetsDefinition:
     @dbt_assets(
-        manifest=ensure_manifest(),
+        manifest=manifest,
         project=dbt_project,
         dagster_dbt_translator=AeglobalDbtTranslator(),
         select=select,
@@ -51,13 +54,15 @@ def _dbt_assets(name: str, select: str, exclude: str, description: str) -> dg.As
 
 
 def build_dbt_assets() -> list[dg.AssetsDefinition]:
+    # Under `dagster dev` (make ui) re-parse on every load so model edits show up.
+    manifest = ensure_manifest(refresh=dbt_project.preparer.using_dagster_dev())
     return [
         _dbt_assets(
-            "dbt_person_records", PERSON_RECORDS_SELECT, "path:models/intermediate/governance",
+            manifest, "dbt_person_records", PERSON_RECORDS_SELECT, "path:models/intermediate/governance",
             "Staging views, reference seeds and canonical person records, built and tested by dbt.",
         ),
         _dbt_assets(
-            "dbt_governance_marts", GOVERNANCE_SELECT, "",
+            manifest, "dbt_governance_marts", GOVERNANCE_SELECT, "",
             "Survivorship, consent, sharing, golden_person, conflicts, write-back plan and KPIs.",
         ),
     ]
