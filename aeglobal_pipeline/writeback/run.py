@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from aeglobal_pipeline.config import Source, SourcesFile, aeglobal_home, load_sources
 from aeglobal_pipeline.warehouse import connect
-from aeglobal_pipeline.writeback import audit
+from aeglobal_pipeline.writeback import audit, echo
 from aeglobal_pipeline.writeback.audit import Outcome
 from aeglobal_pipeline.writeback.engine import BatchWriter, Health, WritebackOptions
 from aeglobal_pipeline.writeback.plan import (
@@ -226,8 +226,12 @@ def apply_rows(run_id: str, rows: list[PlanRow], pool: TargetPool, log: Log,
             bulk, size, mode = False, min(options.composite_batch, 200), "composite"
         pool.health.write_mode[name] = mode
         log(f"{name}: {records} records, {len(target_rows)} field changes via {mode}")
+        written: set[str] = set()
         for batch in _batches(target_rows, size):
-            writer.process(batch, bulk)
+            written |= {o.row.record_id for o in writer.process(batch, bulk)
+                        if o.status == applied_status}
+        # Our writes bumped these records' stamps: remember them so they are not recency evidence.
+        echo.record_echoes(run_id, writer.target, sorted(written), log)
 
 
 def reconcile_interrupted(pool: TargetPool, log: Log) -> dict[str, int]:

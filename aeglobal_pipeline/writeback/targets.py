@@ -61,6 +61,8 @@ class Target(Protocol):
 
     def unwritable(self, fields: list[str]) -> dict[str, str]: ...
 
+    def stamps(self, record_ids: list[str]) -> dict[str, object]: ...
+
 
 NOT_FOUND = Failure("NOT_FOUND", "record not found or deleted in the target", transient=False)
 
@@ -98,6 +100,20 @@ class SalesforceTarget:
 
     def write(self, records: list[RecordWrite], bulk: bool) -> dict[str, Failure | None]:
         return self._bulk(records) if bulk else self._composite(records)
+
+    def stamps(self, record_ids: list[str]) -> dict[str, object]:
+        """SystemModstamp after our write (echo suppression), one query per 200 ids."""
+        found: dict[str, object] = {}
+        for start in range(0, len(record_ids), READ_SLICE):
+            soql = format_soql("SELECT Id, SystemModstamp, LastModifiedDate FROM {:literal} "
+                               "WHERE Id IN {}", self.object, record_ids[start:start + READ_SLICE])
+            try:
+                result = call_with_retries(lambda q=soql: self.sf.query_all(q), self.policy,
+                                           self.meter, self.on_retry)
+            except CallFailed:
+                continue  # no stamp: the caller reports how many are missing
+            found.update({r["Id"]: r.get("SystemModstamp") for r in result["records"]})
+        return found
 
     def unwritable(self, fields: list[str]) -> dict[str, str]:
         """Fields the org lacks or will not update (one describe call), with the reason.
@@ -186,6 +202,7 @@ class ProspectTarget:
         self.source, self.client, self.meter = source, client, meter
         self.policy, self.on_retry = policy, on_retry
         self.max_in_flight = min(max_in_flight, AE_MAX_IN_FLIGHT)
+        self.written: dict[str, object] = {}  # updatedAt each PATCH answered, by prospect id
 
     def _pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix=self.source)
@@ -212,10 +229,21 @@ class ProspectTarget:
         def one(record: RecordWrite) -> Failure | None:
             body = {f: to_json_value(v, record.current.values.get(f)) for f, v in record.values.items()}
             try:
-                self.client.update_prospect(record.record_id, body)
+                answer = self.client.update_prospect(record.record_id, body)
             except RETRYABLE_ERRORS as error:
                 return classify(error, self.meter.last_retry_after())
+            if isinstance(answer, dict) and answer.get("updatedAt"):
+                self.written[record.record_id] = answer["updatedAt"]
             return None
 
         with self._pool() as pool:
             return {r.record_id: result for r, result in zip(records, pool.map(one, records), strict=True)}
+
+    def stamps(self, record_ids: list[str]) -> dict[str, object]:
+        """updatedAt after our write: from the PATCH answers, else one GET per record."""
+        found = {rid: self.written[rid] for rid in record_ids if rid in self.written}
+        missing = [rid for rid in record_ids if rid not in found]
+        if missing:  # rare: a write confirmed by re-reading after its answer was lost
+            read = self.read(missing, [])
+            found.update({rid: c.stamp for rid, c in read.items() if isinstance(c, Current)})
+        return found

@@ -1,5 +1,8 @@
 -- Person records that identity resolution placed under a global person, with their system's
 -- kind and connected CRM. Deleted records neither vote nor receive write-backs.
+-- last_modified_at is echo-suppressed: our own write-back bumps a record's stamps, which must not
+-- make it the `most_recent` (values would flip back and forth run after run). While a record's
+-- change stamp is still the one our write produced, it keeps its last-modified time from before.
 
 with
 
@@ -21,10 +24,38 @@ source_systems as (
 
 ),
 
+current_stamps as (
+
+    select record_key, {{ to_timestamp('system_modstamp') }} as change_stamp
+    from {{ ref('stg_salesforce__leads') }}
+    union all
+    select record_key, {{ to_timestamp('system_modstamp') }}
+    from {{ ref('stg_salesforce__contacts') }}
+    union all
+    select record_key, updated_at
+    from {{ ref('stg_account_engagement__prospects') }}
+
+),
+
+echo_stamps as (
+
+    select
+        source || ':' || object || ':' || record_id as record_key,
+        stamp_after_write,
+        modified_before_write
+    from {{ source('writeback', 'echo_stamps') }}
+
+),
+
 final as (
 
     select
-        records.*,
+        records.* replace (
+            case when echo_stamps.stamp_after_write = current_stamps.change_stamp
+                 then coalesce(echo_stamps.modified_before_write, records.last_modified_at)
+                 else records.last_modified_at
+            end as last_modified_at
+        ),
         person_map.global_person_id,
         source_systems.kind,
         source_systems.connected_crm,
@@ -33,6 +64,8 @@ final as (
     from records
     inner join person_map on person_map.record_key = records.record_key
     left join source_systems on source_systems.source = records.source
+    left join current_stamps on current_stamps.record_key = records.record_key
+    left join echo_stamps on echo_stamps.record_key = records.record_key
     where not coalesce(records.is_deleted, false)
 
 )
