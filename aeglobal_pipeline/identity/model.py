@@ -77,20 +77,32 @@ def linker_for(memory: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> L
     return Linker(frame, settings, log_level=SPLINK_LOG_LEVEL)
 
 
-def train_model(memory: duckdb.DuckDBPyConnection, rules: MatchingRules) -> Linker:
-    """Estimate the prior, u (random sampling) and m (EM) on the feature table."""
+def train_model(
+    memory: duckdb.DuckDBPyConnection, rules: MatchingRules
+) -> tuple[Linker, list[dict[str, Any]]]:
+    """Estimate the prior, u (random sampling) and m (EM) on the feature table.
+
+    Returns the linker and the EM sessions that failed (kept in the manifest)."""
     training = rules.training
     linker = linker_for(memory, rules.splink_settings())
     records = memory.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]  # noqa: S608
     if records < training.min_records:
-        return linker
+        return linker, []
     linker.training.estimate_probability_two_random_records_match(
         [block_on(*rule) for rule in training.prior.deterministic_rules], recall=training.prior.recall
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.seed)
+    failed = []
     for rule in training.em_blocking_rules:
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
-    return linker
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+        except ValueError as error:
+            # EM on one blocking rule can drive a level's m towards 0 until it underflows (a level
+            # no match shows within that block); the other sessions still estimate that level.
+            failed.append({"em_blocking_rule": rule, "error": str(error)[:300]})
+    if len(failed) == len(training.em_blocking_rules):
+        raise ValueError(f"identity model: every EM training session failed: {failed}")
+    return linker, failed
 
 
 def _charts(linker: Linker) -> dict[str, Any]:
@@ -107,6 +119,7 @@ def save_model(
     data_fingerprint: str,
     records: int,
     seconds: float,
+    em_failures: list[dict[str, Any]] | None = None,
     root: Path | None = None,
 ) -> ModelArtefact:
     """Write model JSON, charts and manifest into a new version directory."""
@@ -129,6 +142,7 @@ def save_model(
         "records": records,
         # Too few records to learn from: Splink's default m/u values, not estimates.
         "cold_start": records < rules.training.min_records,
+        "em_sessions_failed": em_failures or [],
         "data_fingerprint": data_fingerprint,
         "rules_fingerprint": hashlib.sha256(rules.fingerprint_text().encode()).hexdigest()[:16],
         "seed": rules.training.seed,
@@ -194,7 +208,7 @@ def ensure_model(
     if existing is not None:
         return existing, False
     started = time.perf_counter()
-    linker = train_model(memory, rules)
+    linker, em_failures = train_model(memory, rules)
     records = memory.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]  # noqa: S608
     artefact = save_model(
         linker,
@@ -202,6 +216,7 @@ def ensure_model(
         data_fingerprint=fingerprint(memory),
         records=int(records),
         seconds=time.perf_counter() - started,
+        em_failures=em_failures,
         root=root,
     )
     # Free Splink's scratch tables before prediction reuses the connection.
