@@ -154,11 +154,15 @@ def rollback(run_id: str) -> None:
               help="CSV of look-alike pairs (default: beside the truth file, if there).")
 def evaluate(truth: Path, hard_negatives: Path | None) -> None:
     """Score the current global_person_map against a ground truth."""
+    import duckdb
+
     from aeglobal_pipeline.identity.evaluate import default_hard_negatives
     from aeglobal_pipeline.identity.evaluate import evaluate as evaluate_identity
 
     try:
         report = evaluate_identity(truth, hard_negatives or default_hard_negatives(truth))
+    except duckdb.CatalogException:
+        _fail("no identity.global_person_map in the warehouse yet: run `aeglobal run` first")
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
     click.echo(str(report))

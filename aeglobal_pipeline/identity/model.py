@@ -94,12 +94,16 @@ def train_model(
     linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.seed)
     failed = []
     for rule in training.em_blocking_rules:
+        before = linker.misc.save_model_to_json()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
         except ValueError as error:
             # EM on one blocking rule can drive a level's m towards 0 until it underflows (a level
             # no match shows within that block); the other sessions still estimate that level.
+            # A failed session leaves the linker without the comparisons it blocked on: restart
+            # from the parameters as they were before it.
             failed.append({"em_blocking_rule": rule, "error": str(error)[:300]})
+            linker = linker_for(memory, before)
     if len(failed) == len(training.em_blocking_rules):
         raise ValueError(f"identity model: every EM training session failed: {failed}")
     return linker, failed
