@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -169,19 +169,26 @@ def _describe_validation_error(path: Path, error: ValidationError, raw: dict) ->
     return "\n".join(lines)
 
 
-def parse_sources(path: Path) -> SourcesFile:
-    """Read and validate a sources.yaml; errors name the file and the offending key."""
+def read_yaml(path: Path, display: str | None = None, *, missing_hint: str = "") -> Any:
+    """Parse a YAML file; a missing file or a syntax error names the file (and the line)."""
+    shown = display or str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(
-            f"{path}: not found. Run `aeglobal sandbox generate` or `aeglobal sandbox load DIR`, "
-            "or point $AEGLOBAL_SOURCES at your sources.yaml."
-        ) from exc
+        raise ConfigError(f"{shown}: not found{missing_hint}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{shown}{where}: not valid YAML: {exc}") from exc
+
+
+def parse_sources(path: Path) -> SourcesFile:
+    """Read and validate a sources.yaml; errors name the file and the offending key."""
+    raw = read_yaml(
+        path,
+        missing_hint=". Run `aeglobal sandbox generate` or `aeglobal sandbox load DIR`, "
+        "or point $AEGLOBAL_SOURCES at your sources.yaml.",
+    )
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with a 'sources' list")
     try:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from aeglobal_pipeline.config import ConfigError
+from aeglobal_pipeline.config import ConfigError, read_yaml
 from aeglobal_pipeline.governance.models import (
     DERIVED_FIELDS,
     SURVIVORSHIP_FIELDS,
@@ -79,14 +79,10 @@ def parse_file(directory: Path, name: str) -> tuple[_Strict, str]:
     path = directory / name
     shown = _display(directory, name)
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except FileNotFoundError as exc:
-        raise RulesError(f"{shown}: not found in {directory}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise RulesError(f"{shown}{where}: not valid YAML: {exc}") from exc
+        raw = read_yaml(path, shown, missing_hint=f" in {directory}")
+    except ConfigError as exc:
+        raise RulesError(str(exc)) from exc
+    text = path.read_text(encoding="utf-8")  # fingerprinted in rules.rule_files
     if not isinstance(raw, dict):
         raise RulesError(f"{shown}: expected a mapping at the top level")
     try:

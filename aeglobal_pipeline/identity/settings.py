@@ -13,11 +13,10 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 from splink import SettingsCreator, block_on
 
-from aeglobal_pipeline.config import ConfigError
+from aeglobal_pipeline.config import ConfigError, read_yaml
 from aeglobal_pipeline.identity.comparisons import (
     COMPARISON_KINDS,
     Comparison,
@@ -205,15 +204,7 @@ def describe_validation_error(display: str, error: ValidationError) -> str:
 
 def load_yaml(path: Path) -> Any:
     """Parse a rules file; syntax errors name the file and line."""
-    display = _display(path)
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{display}: not found") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{display}{where}: not valid YAML: {exc}") from exc
+    return read_yaml(path, _display(path))
 
 
 def load_matching_rules(path: Path | None = None) -> MatchingRules:
