@@ -24,9 +24,7 @@ demo: install
 	$(BIN)/aeglobal evaluate --truth $(DEMO_DIR).truth.csv
 	@echo "== run 2: apply the write-back to the sandbox orgs =="
 	$(BIN)/aeglobal run --apply
-	@echo "== run 3: re-extract what run 2 wrote; only values that settle after it are written =="
-	$(BIN)/aeglobal run --apply
-	@echo "== run 4: nothing changed since: writes nothing =="
+	@echo "== run 3: sources unchanged except by our own writes: writes nothing =="
 	$(BIN)/aeglobal run --apply
 	@echo
 	@echo "Results: warehouse $(AEGLOBAL_HOME)/warehouse.duckdb (marts.golden_person, marts.writeback_plan,"
