@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from aeglobal_pipeline.identity.settings import load_nicknames
+from aeglobal_pipeline.warehouse import duckdb_config
 
 SOURCE_TABLE = "intermediate.int_person_records"
 FEATURES_TABLE = "person_features"
@@ -104,6 +105,6 @@ def load_records(memory: duckdb.DuckDBPyConnection, records: pa.Table) -> None:
 
 def in_memory() -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB for one matching run (Splink's scratch tables die with it)."""
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=duckdb_config())
     con.execute("SET preserve_insertion_order = false")
     return con

@@ -8,6 +8,7 @@ assets running in parallel processes queue up instead of failing with a lock err
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,13 +31,19 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> Iterator[du
         try:
             if read_only and not path.exists():
                 raise FileNotFoundError(f"{path}: no warehouse yet; run `aeglobal run` first")
-            with duckdb.connect(str(path), read_only=read_only) as con:
+            with duckdb.connect(str(path), read_only=read_only, config=duckdb_config()) as con:
                 if not read_only:
                     for schema in SCHEMAS:
                         con.execute(f"create schema if not exists {schema}")
                 yield con
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def duckdb_config() -> dict[str, str]:
+    """Memory bound shared by every DuckDB connection of the project (dbt's profile reads the
+    same variable): past it DuckDB spills to disk instead of taking 80% of the machine."""
+    return {"memory_limit": os.environ.get("AEGLOBAL_DUCKDB_MEMORY", "4GB")}
 
 
 def quote_identifier(name: str) -> str:
