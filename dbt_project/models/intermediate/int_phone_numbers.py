@@ -20,7 +20,17 @@ def to_e164(raw, region):
     # canonical form still lets two copies of the same mistyped number agree.
     if len(str(number.national_number)) < 6:
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # Parsing an E.164 string can strip a trunk prefix an earlier parse kept ("+61 0614…" on a
+    # wrong-length number): normalise to a fixpoint, so a value we write back normalises to itself.
+    for _ in range(5):
+        again = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.E164)
+        if again == e164:
+            break
+        e164 = again
+    if len(e164) < 8:
+        return None
+    return e164
 
 
 def model(dbt, session):
