@@ -168,6 +168,32 @@ def evaluate(truth: Path, hard_negatives: Path | None) -> None:
     click.echo(str(report))
 
 
+@main.group()
+def steward() -> None:
+    """Data steward decisions (identity_rules/steward_decisions.yaml)."""
+
+
+@steward.command("decide")
+@click.argument("kind", type=click.Choice(["must-link", "cannot-link"]))
+@click.argument("record_a")
+@click.argument("record_b")
+@click.option("--by", required=True, help="Who decides (name or e-mail).")
+@click.option("--why", required=True, help="The reason, kept with the decision.")
+def steward_decide(kind: str, record_a: str, record_b: str, by: str, why: str) -> None:
+    """Record that two records are (must-link) or are not (cannot-link) the same person."""
+    from pydantic import ValidationError
+
+    from aeglobal_pipeline.identity.steward import record_decision
+
+    try:
+        decision = record_decision(kind, record_a, record_b, by=by, why=why)
+    except ValidationError as error:
+        _fail("; ".join(problem["msg"] for problem in error.errors()))
+    except ConfigError as error:
+        _fail(str(error))
+    click.echo(f"recorded {decision.decision} {record_a} {record_b}; the next run applies it")
+
+
 @main.command("ui")
 @click.option("--port", type=int, default=3000, show_default=True)
 def ui(port: int) -> None:
