@@ -82,12 +82,14 @@ def sandbox_stop() -> None:
 @main.command("run")
 @click.option("--apply", is_flag=True, help="Write resolved changes back (default: dry run).")
 @click.option("--full-refresh", is_flag=True, help="Re-extract everything, ignoring high-water marks.")
-def run(apply: bool, full_refresh: bool) -> None:
+@click.option("--select", "selection", default=None,
+              help='Dagster asset selection, e.g. "group:identity" (default: everything).')
+def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
     """Materialize the whole pipeline and print what it did."""
     from aeglobal_pipeline.runner import MART_TABLES, mart_figures, run_pipeline
 
     started = time.perf_counter()
-    summary = run_pipeline(apply=apply, full_refresh=full_refresh)
+    summary = run_pipeline(apply=apply, full_refresh=full_refresh, selection=selection)
     elapsed = time.perf_counter() - started
     quiet = []
     for asset, metadata in sorted(summary.materialized.items()):

@@ -79,7 +79,7 @@ def run_pipeline(
     job = definitions.resolve_implicit_global_asset_job_def()
     if selection:
         job = job.get_subset(
-            asset_selection=dg.AssetSelection.from_coercible(selection).resolve(
+            asset_selection=dg.AssetSelection.from_string(selection).resolve(
                 definitions.resolve_asset_graph()
             )
         )
