@@ -7,7 +7,7 @@ DEMO_PERSONS ?= 2000
 DEMO_SEED ?= 42
 DEMO_DIR := $(AEGLOBAL_HOME)/demo/snapshot
 
-.PHONY: install demo test lint ui clean
+.PHONY: install demo test lint ui bench clean
 
 $(BIN)/aeglobal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ test: lint
 
 ui: install
 	$(BIN)/aeglobal ui --port 3000
+
+bench: install
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	$(BIN)/aeglobal sandbox stop || true
