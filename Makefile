@@ -33,7 +33,7 @@ demo: install
 	$(BIN)/aeglobal sandbox stop
 
 lint: install
-	$(BIN)/ruff check aeglobal_pipeline tests
+	$(BIN)/ruff check aeglobal_pipeline tests scripts
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile -q
