@@ -274,15 +274,3 @@ Comparison = Annotated[
     Field(discriminator="kind"),
 ]
 COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date")
-
-Comparison = Annotated[
-    ExactComparison
-    | JaroWinklerComparison
-    | PersonNameComparison
-    | EmailComparison
-    | PhoneComparison
-    | LocationComparison
-    | DateComparison,
-    Field(discriminator="kind"),
-]
-COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date")

@@ -7,7 +7,6 @@ token and the `Pardot-Business-Unit-Id` header. Errors arrive as `{"code": N, "m
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -110,7 +109,7 @@ class AccountEngagementClient:
 
 def connect_account_engagement(source: Source) -> AccountEngagementClient:
     """A client for a `kind: account_engagement` source (sandbox or real business unit)."""
-    from aeglobal_pipeline.sources.salesforce_client import SourceConnectionError
+    from aeglobal_pipeline.sources.salesforce_client import SourceConnectionError, env_credential
 
     if source.kind != "account_engagement":
         raise SourceConnectionError(f"source {source.name!r} is {source.kind}, not account_engagement")
@@ -126,14 +125,5 @@ def connect_account_engagement(source: Source) -> AccountEngagementClient:
             endpoint.url, token_for(home, source.name), source.business_unit_id or "",
             endpoint.session(),
         )
-    if not connection.access_token_env:
-        raise SourceConnectionError(
-            f"source {source.name!r}: connection.access_token_env is not set in sources.yaml"
-        )
-    token = os.environ.get(connection.access_token_env)
-    if not token:
-        raise SourceConnectionError(
-            f"source {source.name!r}: environment variable {connection.access_token_env} "
-            "(access_token_env) is not set"
-        )
+    token = env_credential(source, connection.access_token_env, "access_token_env")
     return AccountEngagementClient(connection.base_url, token, source.business_unit_id or "")

@@ -18,7 +18,8 @@ class SourceConnectionError(RuntimeError):
     """A source cannot be connected; the message names the source and what is missing."""
 
 
-def _env(source: Source, variable: str | None, purpose: str) -> str:
+def env_credential(source: Source, variable: str | None, purpose: str) -> str:
+    """The value of the environment variable a source's connection names for `purpose`."""
     if not variable:
         raise SourceConnectionError(
             f"source {source.name!r}: connection.{purpose} is not set in sources.yaml"
@@ -50,15 +51,15 @@ def connect_salesforce(source: Source) -> Salesforce:
     session = requests.Session()
     if connection.session_id_env:
         return Salesforce(
-            instance_url=_env(source, connection.instance_url_env, "instance_url_env"),
-            session_id=_env(source, connection.session_id_env, "session_id_env"),
+            instance_url=env_credential(source, connection.instance_url_env, "instance_url_env"),
+            session_id=env_credential(source, connection.session_id_env, "session_id_env"),
             session=session, version=connection.api_version,
         )
     if connection.username_env:
         return Salesforce(
-            username=_env(source, connection.username_env, "username_env"),
-            password=_env(source, connection.password_env, "password_env"),
-            security_token=_env(source, connection.security_token_env, "security_token_env"),
+            username=env_credential(source, connection.username_env, "username_env"),
+            password=env_credential(source, connection.password_env, "password_env"),
+            security_token=env_credential(source, connection.security_token_env, "security_token_env"),
             domain=connection.domain, session=session, version=connection.api_version,
         )
     raise SourceConnectionError(
