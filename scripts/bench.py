@@ -1,23 +1,20 @@
 """Benchmark the pipeline end to end at several sizes, then an incremental run (issue 7, items 1-2).
 
-    .venv/bin/python scripts/bench.py [--persons 10000 100000] [--seed 1] [--home DIR]
-                                      [--incremental-share 0.01]
+    .venv/bin/python scripts/bench.py [--records 10000 100000 1000000 | --persons N ...]
+                                      [--seed 1] [--home DIR] [--incremental-share 0.01]
 
 For each size, in a fresh $AEGLOBAL_HOME (DIR/<size>, default /tmp/aeglobal-bench/<size>):
 
-1. time `aeglobal sandbox generate --no-load`, `aeglobal sandbox load`, then `aeglobal run --select`
-   per stage, in order: extract; staging (reference_data + staging + person_records); identity;
-   survivorship/plan (governance + marts); write-back dry run. Every step is a subprocess; its
-   peak memory is the largest sum of RSS over its process tree, polled every 0.2 s with psutil
-   (the sandbox server, which the extract stage starts in the background, is not counted), and
-   the kernel's max RSS of the largest single process in the tree (wait4) as a cross-check.
+1. time `aeglobal sandbox generate --no-load` and `aeglobal sandbox load`, then ONE `aeglobal run`
+   (the whole pipeline, write-back a dry run), as the schedule runs it. Its process tree's RSS is
+   polled every 0.2 s (the sandbox server, started in the background, is not counted), and the
+   run's own Dagster event log gives each step's start and end: a stage's time is the sum of its
+   steps, its peak memory the largest RSS sampled while they ran. Stages: extract, staging
+   (seeds, staging, person records), identity, survivorship/plan (governance + marts),
+   write-back (dry run); `startup` is the time before the first step (imports, dbt parse).
 2. the incremental run: change a share of the person records (Lead, Contact, Prospect) by
-   writing a modified copy of the snapshot and loading it into the sandbox (the sandbox has no
-   create/delete API). Edited and deleted rows get SystemModstamp/LastModifiedDate (updatedAt
-   for prospects) set to now, deleted rows IsDeleted/isDeleted=true, new rows are appended with
-   fresh ids and now as their stamps; untouched rows keep their stamps, so the extraction's
-   high-water mark picks up exactly the changed rows. Then every stage runs again, and
-   identity.global_person_map is compared before/after for the records the change did not touch.
+   loading a modified copy of the snapshot (see bench_change.py), run `aeglobal run` again, and
+   compare identity.global_person_map before/after for the records the change did not touch.
 
 Prints a table per size and writes JSON to $AEGLOBAL_HOME/bench/bench-<timestamp>.json.
 """
@@ -29,7 +26,6 @@ import csv
 import json
 import os
 import platform
-import random
 import shutil
 import subprocess
 import sys
@@ -38,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+from bench_change import PERSON_OBJECTS, make_change
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -48,18 +45,16 @@ MARKER = ".aeglobal-bench"
 SANDBOX_SERVER = "aeglobal_pipeline.sandbox.server"
 
 # The stages, in order, and the asset groups that make them. dbt puts the governance models that
-# read identity.global_person_map or the rules into person_records too; stage_selections() moves
-# every asset that depends on a later stage into survivorship/plan, so each stage only needs what
-# the stages before it built.
-STAGES = ["extract", "staging", "identity", "survivorship/plan", "writeback (dry run)"]
+# read identity.global_person_map or the rules into person_records too; asset_stages() moves
+# every asset that depends on a later stage into survivorship/plan.
+STAGES = ["extract", "staging", "identity", "survivorship/plan", "writeback (dry run)", "steward report"]
 STAGE_GROUPS = {
     "extract": 0, "reference_data": 1, "staging": 1, "person_records": 1, "identity": 2,
-    "governance": 3, "marts": 3, "writeback": 4,
+    "governance": 3, "marts": 3, "writeback": 4, "steward": 5,
 }
 SURVIVORSHIP = 3
-PERSON_OBJECTS = ("Lead", "Contact", "Prospect")
-# Share of the changed records that are edits, deletes and new records.
-CHANGE_MIX = {"edit": 0.70, "delete": 0.15, "new": 0.15}
+# Source records (all objects, Accounts included) per generated person, measured at 20k-460k.
+RECORDS_PER_PERSON = 2.16
 
 
 def log(message: str) -> None:
@@ -94,15 +89,16 @@ def measure(command: list[str], env: dict[str, str], log_path: Path) -> dict:
         child = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL)
         handle = psutil.Process(child.pid)
-        peak = 0
+        samples: list[tuple[float, int]] = []  # (epoch seconds, tree RSS)
         while True:
             # wait4 reaps the child ourselves so that we get its rusage (ru_maxrss, KiB on Linux).
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
             if pid == child.pid:
                 break
-            peak = max(peak, _tree_rss(handle))
+            samples.append((time.time(), _tree_rss(handle)))
             time.sleep(POLL_SECONDS)
         seconds = time.perf_counter() - started
+    peak = max((rss for _, rss in samples), default=0)
     child.returncode = os.waitstatus_to_exitcode(status)
     maxrss = usage.ru_maxrss * 1024
     return {
@@ -112,6 +108,7 @@ def measure(command: list[str], env: dict[str, str], log_path: Path) -> dict:
         "kernel_maxrss_mib": round(maxrss / MIB, 1),
         "exit_code": child.returncode,
         "log": str(log_path),
+        "samples": samples,
     }
 
 
@@ -124,6 +121,7 @@ def step(name: str, command: list[str], env: dict[str, str], log_dir: Path, reco
     log(f"  {name}: {shown if len(shown) < 160 else shown[:157] + '...'}")
     slug = name.replace("/", "-").replace(" ", "_").replace("(", "").replace(")", "")
     result = measure(command, env, log_dir / f"{slug}.log")
+    samples = result.pop("samples")
     result["stage"] = name
     if records:
         result["records_per_second"] = round(records / result["seconds"], 1) if result["seconds"] else None
@@ -133,11 +131,12 @@ def step(name: str, command: list[str], env: dict[str, str], log_dir: Path, reco
         tail = Path(result["log"]).read_text(encoding="utf-8", errors="replace").splitlines()[-25:]
         print("\n".join("    | " + line for line in tail), flush=True)
         raise StepFailed(f"{name} failed (exit {result['exit_code']}); see {result['log']}")
+    result["samples"] = samples
     return result
 
 
-def stage_selections() -> list[tuple[str, str]]:
-    """(stage, Dagster selection string) in run order, from the project's asset graph.
+def asset_stages() -> dict[str, int]:
+    """Asset key (user string) → stage number, from the project's asset graph.
 
     Needs $AEGLOBAL_HOME/sources.yaml, i.e. a loaded sandbox."""
     import graphlib
@@ -158,26 +157,64 @@ def stage_selections() -> list[tuple[str, str]]:
         base = STAGE_GROUPS[node.group_name]
         needed = max([base, *(stage[p] for p in node.parent_keys if p in stage)])
         stage[key] = max(needed, SURVIVORSHIP) if needed > base else base
-    selections = []
+    return {key.to_user_string(): number for key, number in stage.items()}
+
+
+def step_windows(home: Path, run_id: str | None = None) -> tuple[str, list[dict]]:
+    """(run id, steps) of the latest (or given) run in the home's Dagster instance: each step's
+    key, start and end (epoch seconds) and the assets it materialised."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    with dg.DagsterInstance.get() as instance:
+        if run_id is None:
+            run_id = instance.get_runs(limit=1)[0].run_id
+        steps: dict[str, dict] = {}
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None or not entry.step_key:
+                continue
+            step_info = steps.setdefault(entry.step_key, {"step": entry.step_key, "assets": []})
+            kind = event.event_type_value
+            if kind == "STEP_START":
+                step_info["start"] = entry.timestamp
+            elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+                step_info["end"] = entry.timestamp
+            elif kind == "ASSET_MATERIALIZATION":
+                step_info["assets"].append(event.asset_key.to_user_string())
+    return run_id, [s for s in steps.values() if "start" in s and "end" in s]
+
+
+def run_pipeline(phase: str, env: dict[str, str], home: Path, log_dir: Path, records: int,
+                 stages_of: dict[str, int]) -> dict:
+    """One `aeglobal run` (dry run), broken down into stages by its Dagster step events."""
+    whole = step(f"{phase} pipeline", [AEGLOBAL, "run"], env, log_dir, records)
+    samples = whole.pop("samples")
+    run_id, steps = step_windows(home)
+    per_stage: dict[int, dict] = {}
+    for info in steps:
+        numbers = [stages_of[a] for a in info["assets"] if a in stages_of]
+        number = max(numbers) if numbers else len(STAGES) - 1
+        entry = per_stage.setdefault(number, {"seconds": 0.0, "peak": 0, "steps": 0})
+        entry["seconds"] += info["end"] - info["start"]
+        entry["steps"] += 1
+        window = [rss for t, rss in samples if info["start"] <= t <= info["end"]]
+        entry["peak"] = max([entry["peak"], *window])
+    first_start = min((i["start"] for i in steps), default=None)
+    rows = []
+    if first_start is not None and samples:
+        startup = [rss for t, rss in samples if t < first_start]
+        rows.append({"stage": "startup", "seconds": round(first_start - samples[0][0], 3),
+                     "peak_rss_mib": round(max(startup, default=0) / MIB, 1)})
     for number, name in enumerate(STAGES):
-        terms = []
-        for group in sorted({graph.get(k).group_name for k in keys}):
-            members = [k for k in keys if graph.get(k).group_name == group]
-            here = [k for k in members if stage[k] == number]
-            if here and len(here) == len(members):
-                terms.append(f"group:{group}")
-            else:
-                terms += [f'key:"{k.to_user_string()}"' for k in sorted(here, key=lambda k: k.path)]
-        selections.append((name, " or ".join(terms)))
-    return selections
-
-
-def run_pipeline(stages: list[tuple[str, str]], env: dict[str, str], log_dir: Path,
-                 records: int | None) -> list[dict]:
-    return [
-        step(name, [AEGLOBAL, "run", "--select", selection], env, log_dir, records)
-        for name, selection in stages
-    ]
+        if number in per_stage:
+            entry = per_stage[number]
+            rows.append({
+                "stage": name, "seconds": round(entry["seconds"], 3), "steps": entry["steps"],
+                "peak_rss_mib": round(entry["peak"] / MIB, 1),
+                "records_per_second": round(records / entry["seconds"], 1) if entry["seconds"] else None,
+            })
+    return {"run_id": run_id, "total": whole, "stages": rows}
 
 
 # -- the snapshot and the incremental change ---------------------------------------------------
@@ -193,120 +230,6 @@ def count_rows(snapshot: Path) -> dict[str, int]:
     return counts
 
 
-_SF_CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-def salesforce_id(prefix: str, number: int) -> str:
-    """A well-formed 18-character Salesforce id: 15 characters plus the case checksum."""
-    base = f"{prefix[:5]}{number:0{15 - len(prefix[:5])}d}"[:15]
-    suffix = ""
-    for chunk in range(3):
-        bits = sum(1 << i for i, char in enumerate(base[chunk * 5:chunk * 5 + 5]) if char.isupper())
-        suffix += _SF_CHECKSUM[bits]
-    return base + suffix
-
-
-def _salesforce_now() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
-
-
-def _edit_value(column: str, value: str, rng: random.Random) -> str:
-    lower = column.lower()
-    if lower == "email":
-        local, _, domain = value.partition("@")
-        if domain:
-            return f"{local}.{rng.randint(1, 99)}@{domain}"
-        return f"bench{rng.randint(1, 9999)}@example.com"
-    if lower == "phone":
-        digits = "0123456789"
-        return (value[:-1] + rng.choice(digits)) if value else f"+1 555 {rng.randint(1000000, 9999999)}"
-    if len(value) >= 3:  # a typo: swap two inner letters
-        i = rng.randint(1, len(value) - 2)
-        return value[:i] + value[i + 1] + value[i] + value[i + 2:]
-    return value + "e"
-
-
-def make_change(snapshot: Path, out: Path, share: float, seed: int) -> dict:
-    """Copy `snapshot` to `out` with `share` of the person records edited, deleted or added.
-
-    Returns counts and the touched record keys (`<source>:<Object>:<Id>`, as in the map)."""
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.copytree(snapshot, out)
-    rng = random.Random(seed)
-    sf_now = _salesforce_now()
-    ae_now = datetime.now(UTC).isoformat(timespec="seconds")
-    touched: set[str] = set()
-    counts = {"edit": 0, "delete": 0, "new": 0}
-    new_number = 0
-    for path in sorted(out.glob("*/*.csv")):
-        if path.stem not in PERSON_OBJECTS:
-            continue
-        source, object_name = path.parent.name, path.stem
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = next(reader)
-            rows = list(reader)
-        prospect = object_name == "Prospect"
-        col = {name: i for i, name in enumerate(header)}
-        id_col = col["id" if prospect else "Id"]
-        deleted_col = col["isDeleted" if prospect else "IsDeleted"]
-        stamp_cols = [col[c] for c in (("updatedAt",) if prospect else ("LastModifiedDate", "SystemModstamp"))
-                      if c in col]
-        created_col = col["createdAt" if prospect else "CreatedDate"]
-        now = ae_now if prospect else sf_now
-        edit_cols = [col[c] for c in (("firstName", "lastName", "email", "phone") if prospect
-                                      else ("FirstName", "LastName", "Email", "Phone")) if c in col]
-        live = [i for i, row in enumerate(rows) if row[deleted_col].lower() != "true"]
-        changes = round(len(rows) * share)
-        n_delete = round(changes * CHANGE_MIX["delete"])
-        n_new = round(changes * CHANGE_MIX["new"])
-        n_edit = changes - n_delete - n_new
-        picked = rng.sample(live, min(len(live), n_edit + n_delete))
-        for position, index in enumerate(picked):
-            row = rows[index]
-            touched.add(f"{source}:{object_name}:{row[id_col]}")
-            if position < n_edit:
-                column = rng.choice(edit_cols)
-                row[column] = _edit_value(header[column], row[column], rng)
-                counts["edit"] += 1
-            else:
-                row[deleted_col] = "true"
-                counts["delete"] += 1
-            for c in stamp_cols:
-                row[c] = now
-        if prospect:
-            next_id = max((int(r[id_col]) for r in rows), default=0) + 1
-        for template in rng.sample(rows, min(len(rows), n_new)) if rows else []:
-            row = list(template)
-            new_number += 1
-            if prospect:
-                row[id_col] = str(next_id)
-                next_id += 1
-            else:
-                row[id_col] = salesforce_id(template[id_col][:3] + "BN", new_number)
-                for c in ("Global_Person_Id__c", "ConvertedContactId", "ConvertedAccountId"):
-                    if c in col:
-                        row[col[c]] = ""
-                if "IsConverted" in col:
-                    row[col["IsConverted"]] = "false"
-            column = rng.choice(edit_cols)
-            row[column] = _edit_value(header[column], row[column], rng)
-            row[deleted_col] = "false"
-            row[created_col] = now
-            for c in stamp_cols:
-                row[c] = now
-            rows.append(row)
-            touched.add(f"{source}:{object_name}:{row[id_col]}")
-            counts["new"] += 1
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-    return {"counts": counts, "touched": touched}
-
-
 def person_map(home: Path) -> dict[str, str]:
     from aeglobal_pipeline import warehouse
 
@@ -316,16 +239,23 @@ def person_map(home: Path) -> dict[str, str]:
 
 
 def compare_maps(before: dict[str, str], after: dict[str, str], touched: set[str]) -> dict:
+    """How many untouched records changed global id, and how many of those are explained: their
+    group before or after holds a touched record (an edit that merged or split two people)."""
     common = before.keys() & after.keys()
     untouched = [k for k in common if k not in touched]
     changed_untouched = [k for k in untouched if before[k] != after[k]]
+    touched_ids_before = {before[k] for k in touched if k in before}
+    touched_ids_after = {after[k] for k in touched if k in after}
+    unexplained = [k for k in changed_untouched
+                   if before[k] not in touched_ids_before and after[k] not in touched_ids_after]
     touched_common = [k for k in common if k in touched]
     return {
         "records_before": len(before),
         "records_after": len(after),
         "untouched_records_compared": len(untouched),
         "untouched_global_ids_changed": len(changed_untouched),
-        "untouched_changed_examples": sorted(changed_untouched)[:10],
+        "untouched_changed_without_touched_record_in_group": len(unexplained),
+        "untouched_changed_examples": sorted(unexplained or changed_untouched)[:10],
         "untouched_missing_after": len([k for k in before if k not in touched and k not in after]),
         "touched_records_compared": len(touched_common),
         "touched_global_ids_changed": sum(before[k] != after[k] for k in touched_common),
@@ -351,7 +281,8 @@ def bench_size(persons: int, args: argparse.Namespace) -> dict:
     home = (args.home / str(persons)).resolve()
     env = {**os.environ, "AEGLOBAL_HOME": str(home),
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("AEGLOBAL_SOURCES", None)
+    for variable in ("AEGLOBAL_SOURCES", "DAGSTER_HOME"):
+        env.pop(variable, None)
     os.environ["AEGLOBAL_HOME"] = str(home)  # for reading the warehouse in this process
     fresh_home(home, env)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -361,22 +292,21 @@ def bench_size(persons: int, args: argparse.Namespace) -> dict:
                     "incremental_share": args.incremental_share}
     log(f"== {persons:,} persons in {home}")
     try:
-        full: list[dict] = [step("generate", [AEGLOBAL, "sandbox", "generate", "--persons", str(persons),
-                                              "--seed", str(args.seed), "--out", str(snapshot), "--no-load"],
-                                 env, logs / "full", None)]
+        generate = step("generate", [AEGLOBAL, "sandbox", "generate", "--persons", str(persons),
+                                     "--seed", str(args.seed), "--out", str(snapshot), "--no-load"],
+                        env, logs / "full", None)
         counts = count_rows(snapshot)
         source_records = sum(counts.values())
         person_records = sum(n for obj, n in counts.items() if obj in PERSON_OBJECTS)
         result.update(objects=counts, source_records=source_records, person_records=person_records)
         log(f"  {source_records:,} source records ({person_records:,} person records): {counts}")
-        full[0]["records_per_second"] = round(source_records / full[0]["seconds"], 1)
-        full.append(step("load", [AEGLOBAL, "sandbox", "load", str(snapshot)], env, logs / "full",
-                         source_records))
-        stages = stage_selections()
-        result["stage_selections"] = dict(stages)
-        full += run_pipeline(stages, env, logs / "full", source_records)
-        result["full"] = full
-        result["full_pipeline_seconds"] = round(sum(s["seconds"] for s in full[2:]), 3)
+        generate["records_per_second"] = round(source_records / generate["seconds"], 1)
+        load = step("load", [AEGLOBAL, "sandbox", "load", str(snapshot)], env, logs / "full", source_records)
+        for prepared in (generate, load):
+            prepared.pop("samples")
+        result["setup"] = [generate, load]
+        stages_of = asset_stages()
+        result["full"] = run_pipeline("full", env, home, logs / "full", source_records, stages_of)
 
         log(f"== incremental: changing {args.incremental_share:.1%} of the person records")
         before = person_map(home)
@@ -385,14 +315,14 @@ def bench_size(persons: int, args: argparse.Namespace) -> dict:
         result["change"] = {**change["counts"], "touched_records": len(change["touched"]),
                             "method": "modified snapshot loaded with `aeglobal sandbox load`"}
         log(f"  change: {change['counts']}")
-        load = step("load changes", [AEGLOBAL, "sandbox", "load", str(changed_dir)], env,
-                    logs / "incremental", None)
-        incremental = run_pipeline(stages, env, logs / "incremental", len(change["touched"]))
-        result["incremental_load"] = load
-        result["incremental"] = incremental
-        result["incremental_pipeline_seconds"] = round(sum(s["seconds"] for s in incremental), 3)
+        load_changes = step("load changes", [AEGLOBAL, "sandbox", "load", str(changed_dir)], env,
+                            logs / "incremental", None)
+        load_changes.pop("samples")
+        result["incremental_load"] = load_changes
+        result["incremental"] = run_pipeline("incremental", env, home, logs / "incremental",
+                                             len(change["touched"]), stages_of)
         result["incremental_fraction_of_full"] = round(
-            result["incremental_pipeline_seconds"] / result["full_pipeline_seconds"], 3)
+            result["incremental"]["total"]["seconds"] / result["full"]["total"]["seconds"], 3)
         result["identity_stability"] = compare_maps(before, person_map(home), change["touched"])
         result["ok"] = True
     except StepFailed as error:
@@ -424,42 +354,47 @@ def machine() -> dict:
 
 def print_table(result: dict) -> None:
     print()
-    print(f"aeglobal bench: {result['persons']:,} persons, "
-          f"{result.get('source_records', 0):,} source records "
-          f"({result.get('person_records', 0):,} person records), seed {result['seed']}")
+    print(f"aeglobal bench: {result.get('source_records', 0):,} source records "
+          f"({result.get('person_records', 0):,} person records, {result['persons']:,} persons), "
+          f"seed {result['seed']}")
     header = (f"{'stage':<20} {'full s':>9} {'peak MiB':>9} {'src rec/s':>11}   "
               f"{'incr s':>8} {'peak MiB':>9} {'incr/full':>9}")
     print(header)
     print("-" * len(header))
-    incremental = {s["stage"]: s for s in result.get("incremental", [])}
-    for stage in result.get("full", []):
-        line = (f"{stage['stage']:<20} {stage['seconds']:>9.1f} {stage['peak_rss_mib']:>9.0f} "
-                f"{stage.get('records_per_second') or 0:>11,.0f}")
-        other = incremental.get(stage["stage"])
-        if other:
-            line += (f"   {other['seconds']:>8.1f} {other['peak_rss_mib']:>9.0f} "
-                     f"{other['seconds'] / stage['seconds']:>9.0%}")
-        print(line)
-    if "full_pipeline_seconds" in result:
-        total = result["full_pipeline_seconds"]
-        rate = result["source_records"] / total if total else 0
-        peak = max(s["peak_rss_mib"] for s in result["full"][2:])
-        line = f"{'pipeline total':<20} {total:>9.1f} {peak:>9.0f} {rate:>11,.0f}"
-        if "incremental_pipeline_seconds" in result:
-            incr_peak = max(s["peak_rss_mib"] for s in result["incremental"])
-            line += (f"   {result['incremental_pipeline_seconds']:>8.1f} {incr_peak:>9.0f} "
+    for prepared in result.get("setup", []):
+        print(f"{prepared['stage']:<20} {prepared['seconds']:>9.1f} {prepared['peak_rss_mib']:>9.0f} "
+              f"{prepared.get('records_per_second') or 0:>11,.0f}")
+    full, incremental = result.get("full"), result.get("incremental")
+    if full:
+        other = {s["stage"]: s for s in (incremental or {}).get("stages", [])}
+        for stage in full["stages"]:
+            line = (f"{stage['stage']:<20} {stage['seconds']:>9.1f} {stage['peak_rss_mib']:>9.0f} "
+                    f"{stage.get('records_per_second') or 0:>11,.0f}")
+            if stage["stage"] in other:
+                mine = other[stage["stage"]]
+                share = mine["seconds"] / stage["seconds"] if stage["seconds"] else 0
+                line += f"   {mine['seconds']:>8.1f} {mine['peak_rss_mib']:>9.0f} {share:>9.0%}"
+            print(line)
+        total = full["total"]
+        rate = result["source_records"] / total["seconds"] if total["seconds"] else 0
+        line = (f"{'pipeline (one run)':<20} {total['seconds']:>9.1f} {total['peak_rss_mib']:>9.0f} "
+                f"{rate:>11,.0f}")
+        if incremental:
+            mine = incremental["total"]
+            line += (f"   {mine['seconds']:>8.1f} {mine['peak_rss_mib']:>9.0f} "
                      f"{result['incremental_fraction_of_full']:>9.0%}")
         print("-" * len(header))
         print(line)
-    if "change" in result:
+    if "identity_stability" in result:
         change, stability = result["change"], result["identity_stability"]
         print(f"incremental change: {change['edit']} edits, {change['delete']} deletes, "
               f"{change['new']} new records (loading the changed snapshot took "
               f"{result['incremental_load']['seconds']:.1f}s, not counted)")
-        print(f"incremental run: {result['incremental_fraction_of_full']:.0%} "
-              "of the full run's pipeline time")
+        print(f"incremental run: {result['incremental_fraction_of_full']:.0%} of the full run's time")
         print(f"global ids changed for untouched records: {stability['untouched_global_ids_changed']} of "
-              f"{stability['untouched_records_compared']:,} (touched records whose id changed: "
+              f"{stability['untouched_records_compared']:,}, of which "
+              f"{stability['untouched_changed_without_touched_record_in_group']} in a group without any "
+              f"touched record (touched records whose id changed: "
               f"{stability['touched_global_ids_changed']} of {stability['touched_records_compared']})")
     if not result.get("ok"):
         print(f"FAILED: {result.get('error')}")
@@ -468,7 +403,10 @@ def print_table(result: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--persons", type=int, nargs="+", default=[10_000, 100_000])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--records", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                       help="source records per size (default ladder 10k 100k 1M)")
+    sizes.add_argument("--persons", type=int, nargs="+", help="generated persons per size instead")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--home", type=Path, default=Path("/tmp/aeglobal-bench"),  # noqa: S108
                         help="each size runs in a fresh DIR/<persons> (default /tmp/aeglobal-bench)")
@@ -477,7 +415,8 @@ def main() -> int:
     if not 0 < args.incremental_share < 1:
         parser.error("--incremental-share must be between 0 and 1")
     results = []
-    for persons in args.persons:
+    ladder = args.persons or [round(records / RECORDS_PER_PERSON) for records in args.records]
+    for persons in ladder:
         result = bench_size(persons, args)
         results.append(result)
         print_table(result)

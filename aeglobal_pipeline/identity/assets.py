@@ -25,6 +25,10 @@ class IdentityModelConfig(dg.Config):
     retrain: bool = False  # train a new model version even if one exists
 
 
+class PersonLinksConfig(dg.Config):
+    full_refresh: bool = False  # score every blocked pair, not only those touching changed records
+
+
 def _table(rows: list[tuple], header: tuple[str, ...]) -> dg.MetadataValue:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
@@ -63,14 +67,23 @@ def identity_model(context: dg.AssetExecutionContext, config: IdentityModelConfi
     kinds=KINDS,
     pool=WAREHOUSE_POOL,
 )
-def person_links(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def person_links(context: dg.AssetExecutionContext, config: PersonLinksConfig) -> dg.MaterializeResult:
     """Scored record pairs with per-comparison evidence, plus deterministic CRM links."""
-    summary = resolve.links_step(context.run.run_id)
+    summary = resolve.links_step(context.run.run_id, full_refresh=config.full_refresh)
+    scoring = summary.scoring
+    context.log.info(
+        f"scoring: {scoring['mode']} ({scoring['reason']}); {scoring['changed']:,} of "
+        f"{scoring['records']:,} records changed, {scoring['kept_pairs']:,} pairs kept"
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(summary.pairs.values()),
             "model_version": summary.model_version,
             "records": summary.records,
+            "scoring_mode": scoring["mode"],
+            "scoring_reason": scoring["reason"],
+            "records_changed": scoring["changed"],
+            "pairs_kept_from_previous_run": scoring["kept_pairs"],
             "pairs_by_decision": _table(sorted(summary.pairs.items()), ("decision", "pairs")),
             "deterministic_links": _table(sorted(summary.deterministic.items()), ("kind", "links")),
             "seconds": summary.seconds,

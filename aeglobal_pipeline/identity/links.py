@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from aeglobal_pipeline.identity.features import FEATURES_TABLE, RECORDS_TABLE
-from aeglobal_pipeline.identity.model import ModelArtefact, linker_for
+from aeglobal_pipeline.identity.model import ModelArtefact, prediction_linker
 from aeglobal_pipeline.identity.settings import MatchingRules
 
 PAIRS_TABLE = "scored_pairs"
@@ -54,10 +54,24 @@ def comparison_levels(model: dict[str, Any]) -> list[tuple[str, int, str]]:
     return rows
 
 
-def score_pairs(memory: duckdb.DuckDBPyConnection, artefact: ModelArtefact, rules: MatchingRules) -> int:
-    """Predict blocked pairs into PAIRS_TABLE; returns the number of pairs kept."""
+def score_pairs(
+    memory: duckdb.DuckDBPyConnection, artefact: ModelArtefact, rules: MatchingRules,
+    *, only_flagged: str | None = None,
+) -> int:
+    """Predict blocked pairs into PAIRS_TABLE; returns the number of pairs kept.
+
+    With `only_flagged` (a boolean column of the feature table), only pairs with a flagged record
+    on at least one side: every blocking rule gets `AND (l.flag OR r.flag)`, so the pairs are
+    exactly the full run's pairs that touch a flagged record, scored the same way."""
     model = artefact.splink_model()
-    linker = linker_for(memory, model)
+    settings = model
+    if only_flagged:
+        flag = f'(l."{only_flagged}" OR r."{only_flagged}")'  # a constant column name
+        settings = {**model, "blocking_rules_to_generate_predictions": [
+            {**rule, "blocking_rule": f"({rule['blocking_rule']}) AND {flag}"}
+            for rule in model["blocking_rules_to_generate_predictions"]
+        ]}
+    linker = prediction_linker(memory, artefact, settings)
     predictions = linker.inference.predict(threshold_match_probability=rules.thresholds.grey_zone_lower)
     names = [c["output_column_name"] for c in model["comparisons"]]
     # Identifiers below come from the validated model (pattern ^[a-z][a-z0-9_]*$), never from data.

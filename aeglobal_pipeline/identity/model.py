@@ -23,6 +23,7 @@ from splink import Linker, block_on
 from splink.backends.duckdb import DuckDBAPI
 
 from aeglobal_pipeline.config import aeglobal_home
+from aeglobal_pipeline.identity import term_frequencies
 from aeglobal_pipeline.identity.features import FEATURES_TABLE
 from aeglobal_pipeline.identity.settings import MatchingRules
 
@@ -77,6 +78,21 @@ def linker_for(memory: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> L
     return Linker(frame, settings, log_level=SPLINK_LOG_LEVEL)
 
 
+def prediction_linker(memory: duckdb.DuckDBPyConnection, artefact: ModelArtefact,
+                      settings: dict[str, Any] | None = None) -> Linker:
+    """A Linker for scoring with the artefact's model and its frozen term frequencies.
+
+    `settings` overrides the model JSON (e.g. narrowed blocking rules). An artefact saved before
+    frequencies were frozen gets them now, from the data it first scores."""
+    model = artefact.splink_model()
+    if not term_frequencies.is_frozen(artefact.path, model):
+        term_frequencies.freeze(linker_for(memory, model), memory, artefact.path, model)
+    db_api = DuckDBAPI(connection=memory)
+    linker = Linker(db_api.register(FEATURES_TABLE), settings or model, log_level=SPLINK_LOG_LEVEL)
+    term_frequencies.register(linker, db_api, memory, artefact.path, model)
+    return linker
+
+
 def train_model(
     memory: duckdb.DuckDBPyConnection, rules: MatchingRules
 ) -> tuple[Linker, list[dict[str, Any]]]:
@@ -118,6 +134,7 @@ def _charts(linker: Linker) -> dict[str, Any]:
 
 def save_model(
     linker: Linker,
+    memory: duckdb.DuckDBPyConnection,
     *,
     rules: MatchingRules,
     data_fingerprint: str,
@@ -136,6 +153,7 @@ def save_model(
     path = root / version
     path.mkdir(parents=True, exist_ok=False)
     (path / MODEL_FILE).write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
+    term_frequencies.freeze(linker, memory, path, model)
     for name, chart in _charts(linker).items():
         (path / f"{name}.html").write_text(chart.to_html(inline=True), encoding="utf-8")
         (path / f"{name}.vl.json").write_text(json.dumps(chart.chart_dict, default=str), encoding="utf-8")
@@ -216,6 +234,7 @@ def ensure_model(
     records = memory.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]  # noqa: S608
     artefact = save_model(
         linker,
+        memory,
         rules=rules,
         data_fingerprint=fingerprint(memory),
         records=int(records),

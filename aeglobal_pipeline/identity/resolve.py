@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from aeglobal_pipeline import warehouse
-from aeglobal_pipeline.identity import features, links, stable_ids
+from aeglobal_pipeline.identity import features, incremental, links, stable_ids
 from aeglobal_pipeline.identity.clustering import DETERMINISTIC_WEIGHT, cluster_records, size_histogram
 from aeglobal_pipeline.identity.decisions import StewardDecisions, load_decisions
 from aeglobal_pipeline.identity.model import ModelArtefact, ensure_model, latest_model
@@ -59,20 +59,39 @@ class LinksSummary:
     pairs: dict[str, int]  # decision → pairs
     deterministic: dict[str, int]  # kind → links (…_rejected_names_differ: failed the name check)
     seconds: float
+    scoring: dict[str, Any] = field(default_factory=dict)  # full | incremental, why, changed records
 
 
 def links_step(
-    run_id: str, rules: MatchingRules | None = None, artefact: ModelArtefact | None = None
+    run_id: str, rules: MatchingRules | None = None, artefact: ModelArtefact | None = None,
+    *, full_refresh: bool = False,
 ) -> LinksSummary:
-    """Predict pairs and collect deterministic links; replace identity.person_links."""
+    """Predict pairs (only those touching changed records, when it can) and collect deterministic
+    links; replace identity.person_links."""
     started = time.perf_counter()
     rules = rules or load_matching_rules()
     artefact = artefact or latest_model()
     if artefact is None:
         raise RuntimeError("no identity model yet: materialise identity_model (or run train_step) first")
-    memory, records = _load_memory()
+    with warehouse.connect(read_only=True) as con:
+        records_table = features.read_records(con)
+        previous = incremental.read_previous(con)
+    rules_hash = incremental.rules_fingerprint(rules)
+    memory = features.in_memory()
     with memory:
-        links.score_pairs(memory, artefact, rules)
+        features.load_records(memory, records_table)
+        del records_table
+        incremental.fingerprint_records(memory)
+        plan = incremental.plan_scoring(
+            memory, previous, model_version=artefact.version, rules_hash=rules_hash,
+            full_refresh=full_refresh,
+        )
+        if plan.mode == "incremental":
+            links.score_pairs(memory, artefact, rules, only_flagged=incremental.CHANGED_COLUMN)
+            plan.kept_pairs = incremental.keep_unchanged_pairs(memory, previous)
+        else:
+            links.score_pairs(memory, artefact, rules)
+        del previous
         deterministic = links.deterministic_links(memory)
         table = memory.sql(
             f"""
@@ -85,6 +104,7 @@ def links_step(
             FROM {links.MUST_TABLE}
             """  # noqa: S608 - constant identifiers
         ).to_arrow_table()
+        fingerprints = memory.sql("SELECT record_key, fingerprint FROM record_fingerprints").to_arrow_table()
     pairs = dict(Counter(table.column("decision").to_pylist()))
     with warehouse.connect() as con:
         stable_ids.ensure_tables(con)
@@ -95,9 +115,13 @@ def links_step(
             f"INSERT INTO {stable_ids.LINKS_TABLE} SELECT *, ?, ? FROM links_arrow",  # noqa: S608
             [artefact.version, run_id],
         )
+        incremental.save_state(
+            con, fingerprints, model_version=artefact.version, rules_hash=rules_hash, run_id=run_id
+        )
         con.execute("COMMIT")
         con.unregister("links_arrow")
-        summary = LinksSummary(run_id, artefact.version, records, pairs, deterministic, 0.0)
+        summary = LinksSummary(run_id, artefact.version, plan.records, pairs, deterministic, 0.0,
+                               scoring=asdict(plan))
         summary.seconds = round(time.perf_counter() - started, 2)
         _log_run(con, run_id, "links", artefact.version, asdict(summary))
     return summary
@@ -242,10 +266,10 @@ def _log_run(con, run_id: str, step: str, model_version: str | None, summary: di
 
 
 def resolve_identities(
-    *, run_id: str | None = None, retrain: bool = False
+    *, run_id: str | None = None, retrain: bool = False, full_refresh: bool = False
 ) -> tuple[LinksSummary, MapSummary]:
     """All three steps: model (reused unless `retrain`), links, map."""
     run_id = run_id or new_run_id()
     rules = load_matching_rules()
     artefact, _ = train_step(rules, retrain=retrain)
-    return links_step(run_id, rules, artefact), map_step(run_id, rules)
+    return links_step(run_id, rules, artefact, full_refresh=full_refresh), map_step(run_id, rules)

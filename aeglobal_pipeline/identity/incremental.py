@@ -1,0 +1,169 @@
+"""Incremental scoring: score only the pairs that touch a changed record, keep the rest.
+
+A pair's score and decision are a function of its two records' matching features, the model
+(m, u, prior, frozen term frequencies — see `term_frequencies`) and matching.yaml. So when the
+model and the rules are the ones the previous run used, a pair of two records whose features
+did not change would score exactly as before. Each run stores a fingerprint of every record's
+features; the next run flags the records whose fingerprint is new or different, asks Splink
+only for blocked pairs with a flagged record on one side (`links.score_pairs(only_flagged=…)`),
+and keeps the previous run's pairs between unflagged records. The result equals a full run's
+pairs on the same data; `tests/identity/test_incremental.py` checks it.
+
+Falls back to a full run when there is no previous state, the model or the rules changed,
+`full_refresh` is asked for, or more than MAX_CHANGED_SHARE of the records changed (then
+scoring everything is about as cheap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from aeglobal_pipeline.identity.features import FEATURES_TABLE
+from aeglobal_pipeline.identity.links import PAIRS_TABLE
+from aeglobal_pipeline.identity.settings import MatchingRules
+from aeglobal_pipeline.identity.stable_ids import LINKS_TABLE, table_exists
+
+FINGERPRINTS_TABLE = "identity.record_fingerprints"
+STATE_TABLE = "identity.links_state"
+CHANGED_COLUMN = "is_changed"
+MAX_CHANGED_SHARE = 0.3
+SCORED_DECISIONS = ("accepted", "grey_zone", "vetoed")  # Splink's pairs, not deterministic links
+
+STATE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {FINGERPRINTS_TABLE} (record_key VARCHAR, fingerprint UBIGINT)",
+    f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+        model_version VARCHAR, rules_fingerprint VARCHAR, duckdb_version VARCHAR, run_id VARCHAR)""",
+)
+
+
+@dataclass
+class PreviousRun:
+    """What the last links run left: its state row, fingerprints and scored pairs (Arrow)."""
+
+    model_version: str | None = None
+    rules_fingerprint: str | None = None
+    duckdb_version: str | None = None
+    fingerprints: pa.Table | None = None
+    pairs: pa.Table | None = None
+
+
+@dataclass
+class ScoringPlan:
+    mode: str  # full | incremental
+    reason: str
+    records: int
+    changed: int = 0
+    kept_pairs: int = 0
+
+
+def rules_fingerprint(rules: MatchingRules) -> str:
+    return hashlib.sha256(rules.fingerprint_text().encode()).hexdigest()[:16]
+
+
+def read_previous(con: duckdb.DuckDBPyConnection) -> PreviousRun:
+    """The previous run's state from the warehouse (empty when there is none)."""
+    if not (table_exists(con, STATE_TABLE) and table_exists(con, FINGERPRINTS_TABLE)):
+        return PreviousRun()
+    state = con.execute(
+        f"SELECT model_version, rules_fingerprint, duckdb_version FROM {STATE_TABLE}"  # noqa: S608
+    ).fetchall()
+    if len(state) != 1:
+        return PreviousRun()
+    placeholders = ", ".join("?" for _ in SCORED_DECISIONS)
+    return PreviousRun(
+        *state[0],
+        fingerprints=con.sql(f"SELECT record_key, fingerprint FROM {FINGERPRINTS_TABLE}").to_arrow_table(),  # noqa: S608
+        pairs=con.sql(
+            f"""SELECT record_key_a, record_key_b, match_weight, match_probability, decision, evidence
+                FROM {LINKS_TABLE} WHERE decision IN ({placeholders})""",  # noqa: S608 - constants
+            params=list(SCORED_DECISIONS),
+        ).to_arrow_table(),
+    )
+
+
+def fingerprint_records(memory: duckdb.DuckDBPyConnection) -> None:
+    """`record_fingerprints(record_key, fingerprint)`: a hash of each record's whole feature row."""
+    memory.execute(
+        f"""CREATE OR REPLACE TABLE record_fingerprints AS
+            SELECT f.record_key, hash(f) AS fingerprint FROM {FEATURES_TABLE} AS f"""  # noqa: S608
+    )
+
+
+def plan_scoring(
+    memory: duckdb.DuckDBPyConnection, previous: PreviousRun, *, model_version: str,
+    rules_hash: str, full_refresh: bool = False,
+) -> ScoringPlan:
+    """Decide full or incremental; for incremental, flag changed records in the feature table."""
+    records = memory.execute("SELECT count(*) FROM record_fingerprints").fetchall()[0][0]
+    reason = _why_full(previous, model_version, rules_hash, full_refresh)
+    if reason:
+        return ScoringPlan("full", reason, records)
+    memory.register("previous_fingerprints", previous.fingerprints)
+    memory.execute(
+        f"""CREATE OR REPLACE TABLE {FEATURES_TABLE} AS
+            SELECT f.*, before.fingerprint IS DISTINCT FROM now.fingerprint AS {CHANGED_COLUMN}
+            FROM {FEATURES_TABLE} AS f
+            JOIN record_fingerprints AS now USING (record_key)
+            LEFT JOIN previous_fingerprints AS before USING (record_key)"""  # noqa: S608 - constants
+    )
+    memory.unregister("previous_fingerprints")
+    changed = memory.execute(
+        f"SELECT count(*) FROM {FEATURES_TABLE} WHERE {CHANGED_COLUMN}"  # noqa: S608 - constants
+    ).fetchall()[0][0]
+    if records and changed > MAX_CHANGED_SHARE * records:
+        memory.execute(f"ALTER TABLE {FEATURES_TABLE} DROP COLUMN {CHANGED_COLUMN}")
+        return ScoringPlan("full", f"{changed:,} of {records:,} records changed", records, changed)
+    return ScoringPlan("incremental", "same model and rules as the previous run", records, changed)
+
+
+def _why_full(previous: PreviousRun, model_version: str, rules_hash: str, full_refresh: bool) -> str:
+    if full_refresh:
+        return "full refresh asked for"
+    if previous.fingerprints is None:
+        return "no previous run"
+    if previous.model_version != model_version:
+        return "the model changed"
+    if previous.rules_fingerprint != rules_hash:
+        return "matching.yaml changed"
+    if previous.duckdb_version != duckdb.__version__:
+        return "DuckDB version changed (fingerprints are its hashes)"
+    return ""
+
+
+def keep_unchanged_pairs(memory: duckdb.DuckDBPyConnection, previous: PreviousRun) -> int:
+    """Add the previous run's pairs between two present, unchanged records to PAIRS_TABLE."""
+    memory.register("previous_pairs", previous.pairs)
+    kept = memory.execute(
+        f"""INSERT INTO {PAIRS_TABLE}
+            SELECT p.* FROM previous_pairs AS p
+            JOIN {FEATURES_TABLE} AS a ON a.record_key = p.record_key_a AND NOT a.{CHANGED_COLUMN}
+            JOIN {FEATURES_TABLE} AS b ON b.record_key = p.record_key_b AND NOT b.{CHANGED_COLUMN}"""  # noqa: S608
+    ).fetchall()[0][0]
+    memory.unregister("previous_pairs")
+    return int(kept)
+
+
+def save_state(con: duckdb.DuckDBPyConnection, fingerprints: pa.Table, *, model_version: str,
+               rules_hash: str, run_id: str) -> None:
+    """Replace the stored fingerprints and state (inside the caller's transaction)."""
+    for statement in STATE_DDL:
+        con.execute(statement)
+    con.register("fingerprints_arrow", fingerprints)
+    con.execute(f"DELETE FROM {FINGERPRINTS_TABLE}")  # noqa: S608
+    con.execute(f"INSERT INTO {FINGERPRINTS_TABLE} SELECT * FROM fingerprints_arrow")  # noqa: S608
+    con.unregister("fingerprints_arrow")
+    con.execute(f"DELETE FROM {STATE_TABLE}")  # noqa: S608
+    con.execute(
+        f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?)",  # noqa: S608
+        [model_version, rules_hash, duckdb.__version__, run_id],
+    )
+
+
+def clear_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the previous run (the next one scores everything)."""
+    if table_exists(con, STATE_TABLE):
+        con.execute(f"DELETE FROM {STATE_TABLE}")  # noqa: S608

@@ -1,0 +1,130 @@
+"""The incremental change for scripts/bench.py: a copy of a snapshot with a share of its person
+records edited, deleted or added, stamped now, so the extraction's high-water mark picks up
+exactly those rows (the sandbox has no create/delete API; `aeglobal sandbox load` loads the copy).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+PERSON_OBJECTS = ("Lead", "Contact", "Prospect")
+# Share of the changed records that are edits, deletes and new records.
+CHANGE_MIX = {"edit": 0.70, "delete": 0.15, "new": 0.15}
+
+
+_SF_CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id(prefix: str, number: int) -> str:
+    """A well-formed 18-character Salesforce id: 15 characters plus the case checksum."""
+    base = f"{prefix[:5]}{number:0{15 - len(prefix[:5])}d}"[:15]
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, char in enumerate(base[chunk * 5:chunk * 5 + 5]) if char.isupper())
+        suffix += _SF_CHECKSUM[bits]
+    return base + suffix
+
+
+def _salesforce_now() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+
+
+def _edit_value(column: str, value: str, rng: random.Random) -> str:
+    lower = column.lower()
+    if lower == "email":
+        local, _, domain = value.partition("@")
+        if domain:
+            return f"{local}.{rng.randint(1, 99)}@{domain}"
+        return f"bench{rng.randint(1, 9999)}@example.com"
+    if lower == "phone":
+        digits = "0123456789"
+        return (value[:-1] + rng.choice(digits)) if value else f"+1 555 {rng.randint(1000000, 9999999)}"
+    if len(value) >= 3:  # a typo: swap two inner letters
+        i = rng.randint(1, len(value) - 2)
+        return value[:i] + value[i + 1] + value[i] + value[i + 2:]
+    return value + "e"
+
+
+def make_change(snapshot: Path, out: Path, share: float, seed: int) -> dict:
+    """Copy `snapshot` to `out` with `share` of the person records edited, deleted or added.
+
+    Returns counts and the touched record keys (`<source>:<Object>:<Id>`, as in the map)."""
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(snapshot, out)
+    rng = random.Random(seed)
+    sf_now = _salesforce_now()
+    ae_now = datetime.now(UTC).isoformat(timespec="seconds")
+    touched: set[str] = set()
+    counts = {"edit": 0, "delete": 0, "new": 0}
+    new_number = 0
+    for path in sorted(out.glob("*/*.csv")):
+        if path.stem not in PERSON_OBJECTS:
+            continue
+        source, object_name = path.parent.name, path.stem
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            rows = list(reader)
+        prospect = object_name == "Prospect"
+        col = {name: i for i, name in enumerate(header)}
+        id_col = col["id" if prospect else "Id"]
+        deleted_col = col["isDeleted" if prospect else "IsDeleted"]
+        stamp_cols = [col[c] for c in (("updatedAt",) if prospect else ("LastModifiedDate", "SystemModstamp"))
+                      if c in col]
+        created_col = col["createdAt" if prospect else "CreatedDate"]
+        now = ae_now if prospect else sf_now
+        edit_cols = [col[c] for c in (("firstName", "lastName", "email", "phone") if prospect
+                                      else ("FirstName", "LastName", "Email", "Phone")) if c in col]
+        live = [i for i, row in enumerate(rows) if row[deleted_col].lower() != "true"]
+        changes = round(len(rows) * share)
+        n_delete = round(changes * CHANGE_MIX["delete"])
+        n_new = round(changes * CHANGE_MIX["new"])
+        n_edit = changes - n_delete - n_new
+        picked = rng.sample(live, min(len(live), n_edit + n_delete))
+        for position, index in enumerate(picked):
+            row = rows[index]
+            touched.add(f"{source}:{object_name}:{row[id_col]}")
+            if position < n_edit:
+                column = rng.choice(edit_cols)
+                row[column] = _edit_value(header[column], row[column], rng)
+                counts["edit"] += 1
+            else:
+                row[deleted_col] = "true"
+                counts["delete"] += 1
+            for c in stamp_cols:
+                row[c] = now
+        if prospect:
+            next_id = max((int(r[id_col]) for r in rows), default=0) + 1
+        for template in rng.sample(rows, min(len(rows), n_new)) if rows else []:
+            row = list(template)
+            new_number += 1
+            if prospect:
+                row[id_col] = str(next_id)
+                next_id += 1
+            else:
+                row[id_col] = salesforce_id(template[id_col][:3] + "BN", new_number)
+                for c in ("Global_Person_Id__c", "ConvertedContactId", "ConvertedAccountId"):
+                    if c in col:
+                        row[col[c]] = ""
+                if "IsConverted" in col:
+                    row[col["IsConverted"]] = "false"
+            column = rng.choice(edit_cols)
+            row[column] = _edit_value(header[column], row[column], rng)
+            row[deleted_col] = "false"
+            row[created_col] = now
+            for c in stamp_cols:
+                row[c] = now
+            rows.append(row)
+            touched.add(f"{source}:{object_name}:{row[id_col]}")
+            counts["new"] += 1
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+    return {"counts": counts, "touched": touched}
