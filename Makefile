@@ -7,7 +7,7 @@ DEMO_PERSONS ?= 2000
 DEMO_SEED ?= 42
 DEMO_DIR := $(AEGLOBAL_HOME)/demo/snapshot
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install browser demo test lint ui bench clean
 
 $(BIN)/aeglobal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,15 @@ $(BIN)/aeglobal: pyproject.toml
 	touch $@
 
 install: $(BIN)/aeglobal
+
+# Headless Chromium + chromedriver from Debian for the steward report's browser test (CI runs
+# this; the test skips without them only outside CI). Root runs apt-get directly, others via sudo.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		chromium chromium-driver
 
 demo: install
 	$(BIN)/aeglobal sandbox generate --persons $(DEMO_PERSONS) --seed $(DEMO_SEED) --out $(DEMO_DIR)

@@ -132,6 +132,9 @@ def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
         click.secho(f"  FAILED {step}: {message}", fg="red", err=True)
     click.echo(f"run {summary.run_id} {'succeeded' if summary.success else 'failed'} in {elapsed:.1f}s")
     click.echo(f"warehouse: {aeglobal_home() / 'warehouse.duckdb'}")
+    report = summary.materialized.get("steward_report") or {}
+    if report.get("report"):
+        click.echo(f"steward report: {report['report']} (CSV files beside it)")
     if not summary.success:
         sys.exit(1)
 

@@ -1,4 +1,4 @@
-"""Dagster definitions: gathers the assets, checks, jobs, schedules and resources of each domain."""
+"""Dagster definitions: gathers the assets, checks, jobs, schedules, sensors and resources of each domain."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import dagster as dg
 from aeglobal_pipeline.config import ConfigError, load_sources
 from aeglobal_pipeline.governance import governance_assets, governance_checks
 from aeglobal_pipeline.identity.assets import identity_assets, identity_checks
+from aeglobal_pipeline.operations import sensors
+from aeglobal_pipeline.report.assets import report_assets
 from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.transform.assets import build_dbt_assets
@@ -15,7 +17,7 @@ from aeglobal_pipeline.writeback.assets import writeback_assets, writeback_check
 
 logger = dg.get_dagster_logger()
 
-ASSET_GROUPS = ("extract", "person_records", "identity", "governance", "marts", "writeback")
+ASSET_GROUPS = ("extract", "person_records", "identity", "governance", "marts", "writeback", "steward")
 
 full_sync_job = dg.define_asset_job(
     "full_sync", selection=dg.AssetSelection.all(), description="Extract, resolve, plan, write back."
@@ -43,7 +45,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[
             *extract_assets, *build_dbt_assets(), *identity_assets, *governance_assets,
-            *writeback_assets,
+            *writeback_assets, *report_assets,
         ],
         asset_checks=[*identity_checks, *governance_checks, *writeback_checks],
         jobs=[*group_jobs(), full_sync_job, *writeback_jobs],
@@ -54,6 +56,7 @@ def build_definitions() -> dg.Definitions:
                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED,
             ),
         ],
+        sensors=sensors,
         resources={"source_systems": SourceSystems(), "dbt": dbt_resource()},
     )
 

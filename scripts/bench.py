@@ -13,8 +13,9 @@ For each size, in a fresh $AEGLOBAL_HOME (DIR/<size>, default /tmp/aeglobal-benc
    (seeds, staging, person records), identity, survivorship/plan (governance + marts),
    write-back (dry run); `startup` is the time before the first step (imports, dbt parse).
 2. the incremental run: change a share of the person records (Lead, Contact, Prospect) by
-   loading a modified copy of the snapshot (see bench_change.py), run `aeglobal run` again, and
-   compare identity.global_person_map before/after for the records the change did not touch.
+   loading a modified copy of the snapshot (aeglobal_pipeline/sandbox/change.py), run
+   `aeglobal run` again, and compare identity.global_person_map before/after for the records
+   the change did not touch.
 
 Prints a table per size and writes JSON to $AEGLOBAL_HOME/bench/bench-<timestamp>.json.
 """
@@ -34,7 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-from bench_change import PERSON_OBJECTS, make_change
+
+from aeglobal_pipeline.sandbox.change import PERSON_OBJECTS, make_change
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -79,7 +79,50 @@ def test_definitions_list_every_extract_asset_with_group_and_kinds(demo_home):
     for job in ("extract_job", "identity_job", "writeback_job", "full_sync", "writeback_rollback"):
         assert definitions.resolve_job_def(job) is not None
     assert definitions.resolve_schedule_def("daily_full_sync").cron_schedule == "0 3 * * *"
-    # Every asset the project materializes carries a group and kinds (what the UI shows).
+    # Every asset the project materializes carries a group, kinds and a description (what the UI shows).
     for key in graph.materializable_asset_keys:
         node = graph.get(key)
-        assert node.group_name != "default" and node.kinds, key
+        assert node.group_name != "default" and node.kinds and node.description, key
+
+
+def test_definitions_load_every_asset_check_job_schedule_and_sensor(demo_home):
+    from aeglobal_pipeline.definitions import ASSET_GROUPS, build_definitions
+
+    definitions = build_definitions()
+    dg.Definitions.validate_loadable(definitions)
+    graph = definitions.resolve_asset_graph()
+    assets = set(graph.get_all_asset_keys())
+    groups = {graph.get(key).group_name for key in graph.materializable_asset_keys}
+    assert set(ASSET_GROUPS) <= groups, groups  # every group named for a job has assets
+
+    # Asset checks: every one hangs off an asset that exists; the write-back's and identity's are there.
+    check_keys = {key.to_user_string() for key in graph.asset_check_keys}
+    assert all(key.asset_key in assets for key in graph.asset_check_keys)
+    assert {"writeback:reject_rate_below_threshold",
+            "identity/global_person_map:cannot_links_respected"} <= check_keys
+
+    # Jobs: one per asset group (each selects assets), the full sync and the rollback job.
+    jobs = {job.name: job for job in definitions.resolve_all_job_defs()}
+    for group in ASSET_GROUPS:
+        assert f"{group}_job" in jobs and dg.AssetSelection.groups(group).resolve(graph), group
+    assert {"full_sync", "writeback_rollback"} <= set(jobs)
+    schedule = definitions.resolve_schedule_def("daily_full_sync")
+    assert schedule.job_name == "full_sync" and schedule.cron_schedule == "0 3 * * *"
+
+    # Sensors: failed runs and the write-back reject rate.
+    sensors = {sensor.name for sensor in definitions.sensors}
+    assert sensors == {"record_failed_runs", "writeback_reject_rate"}
+    for name in sensors:
+        assert definitions.resolve_sensor_def(name).name == name
+
+    # The steward report: its own group (and job), reads what the identity and governance steps wrote.
+    report = graph.get(dg.AssetKey("steward_report"))
+    assert report.group_name == "steward" and report.kinds == {"html", "csv", "duckdb"}
+    assert report.owners and report.description
+    assert {dg.AssetKey(["marts", "identity_conflicts"]), dg.AssetKey("writeback"),
+            dg.AssetKey(["identity", "person_links"])} <= set(report.parent_keys)
+
+    # Extracts retry transient failures with backoff and jitter.
+    extract = definitions.resolve_assets_def(dg.AssetKey(["raw", "crm_emea__lead"]))
+    policy = extract.op.retry_policy
+    assert policy.max_retries == 2 and policy.backoff == dg.Backoff.EXPONENTIAL and policy.jitter

@@ -17,7 +17,10 @@ from aeglobal_pipeline.warehouse import connect
 EXTRACT_GROUP = "extract"
 WAREHOUSE_POOL = "warehouse"
 # Transient API trouble (timeouts, 5xx after the client's own retries) is worth another go.
-EXTRACT_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+# Jitter spreads the retries of parallel extracts so they do not hit one org at the same moment.
+EXTRACT_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 class ExtractConfig(dg.Config):
     full_refresh: bool = False

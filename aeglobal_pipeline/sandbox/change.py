@@ -1,6 +1,9 @@
-"""The incremental change for scripts/bench.py: a copy of a snapshot with a share of its person
-records edited, deleted or added, stamped now, so the extraction's high-water mark picks up
-exactly those rows (the sandbox has no create/delete API; `aeglobal sandbox load` loads the copy).
+"""A day's worth of change to a snapshot, for measuring and testing incremental runs.
+
+`make_change` copies a snapshot directory with a share of its person records edited, deleted
+(IsDeleted) or added, all stamped now, so the extraction's high-water mark picks up exactly those
+rows; `aeglobal sandbox load` then loads the copy (the sandbox has no create/delete API). Used by
+scripts/bench.py and tests/test_incremental_pipeline.py.
 """
 
 from __future__ import annotations
