@@ -22,7 +22,8 @@ SNAPSHOTS = {
                        FROM identity.person_links""",
     "golden records": "SELECT * FROM marts.golden_person",
     "write-back plan": "SELECT * FROM marts.writeback_plan",
-    "phone numbers": "SELECT record_key, phone_e164, mobile_e164 FROM intermediate.int_person_records",
+    "person records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_person_records",
+    "unioned records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_person_records__unioned",
 }
 
 

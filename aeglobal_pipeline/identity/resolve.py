@@ -144,6 +144,10 @@ class MapSummary:
     seconds: float = 0.0
 
 
+# Links that clustering may follow: accepted model pairs and deterministic (must) links.
+CLUSTERING_EDGES = "decision = 'accepted' OR decision LIKE 'must\\_link:%' ESCAPE '\\'"
+
+
 def map_step(
     run_id: str, rules: MatchingRules | None = None, decisions: StewardDecisions | None = None
 ) -> MapSummary:
@@ -153,15 +157,13 @@ def map_step(
     decisions = decisions or load_decisions()
     with warehouse.connect(read_only=True) as con:
         records = con.execute(
-            "SELECT record_key, source, object, record_id, written_global_person_id "  # noqa: S608
-            f"FROM {features.SOURCE_TABLE}"
+            f"SELECT record_key, written_global_person_id FROM {features.SOURCE_TABLE}"  # noqa: S608
         ).fetchall()
         edges = (
             con.execute(
                 f"""SELECT record_key_a, record_key_b,
-                       CASE WHEN decision = 'accepted' THEN match_weight ELSE ? END, match_probability
-                FROM {stable_ids.LINKS_TABLE}
-                WHERE decision = 'accepted' OR decision LIKE 'must\\_link:%' ESCAPE '\\'""",  # noqa: S608
+                       CASE WHEN decision = 'accepted' THEN match_weight ELSE ? END
+                FROM {stable_ids.LINKS_TABLE} WHERE {CLUSTERING_EDGES}""",  # noqa: S608
                 [DETERMINISTIC_WEIGHT],
             ).fetchall()
             if stable_ids.table_exists(con, stable_ids.LINKS_TABLE)
@@ -172,15 +174,16 @@ def map_step(
 
     result = cluster_records(
         (r[0] for r in records),
-        ((a, b, w) for a, b, w, _ in edges),
+        edges,
         must_links=[(a, b) for a, b, _ in decisions.must_links],
         cannot_links=[(a, b) for a, b, _ in decisions.cannot_links],
         max_cluster_size=rules.thresholds.max_cluster_size,
     )
+    del edges
     # Ids written back to the CRM by an earlier deployment count as previous ids.
     adopted = set()
     previous = dict(previous)
-    for key, _, _, _, written in records:
+    for key, written in records:
         if written and key not in previous:
             previous[key] = written
             if written not in known:
@@ -188,17 +191,11 @@ def map_step(
     assignment = stable_ids.assign_ids(
         result.cluster_of, previous, issued_at, run_id, known_ids=known, adopted=adopted
     )
-    probability = _record_probability(result.cluster_of, edges)
     at = datetime.now(UTC)
-    map_rows = pa.table(
+    assigned = pa.table(
         {
-            "record_key": [r[0] for r in records],
-            "source": [r[1] for r in records],
-            "object": [r[2] for r in records],
-            "record_id": [r[3] for r in records],
-            "global_person_id": [assignment.id_of_record[r[0]] for r in records],
-            "match_probability": [probability.get(r[0]) for r in records],
-            "run_id": [run_id] * len(records),
+            "record_key": list(assignment.id_of_record),
+            "global_person_id": list(assignment.id_of_record.values()),
         }
     )
     lineage_rows = pa.table(
@@ -226,29 +223,42 @@ def map_step(
     )
     with warehouse.connect() as con:
         stable_ids.ensure_tables(con)
-        con.register("map_arrow", map_rows)
+        con.register("assigned_arrow", assigned)
         con.register("lineage_arrow", lineage_rows)
         con.execute("BEGIN")
         con.execute(f"DELETE FROM {stable_ids.MAP_TABLE}")  # noqa: S608
-        con.execute(f"INSERT INTO {stable_ids.MAP_TABLE} SELECT * FROM map_arrow")  # noqa: S608
+        # match_probability: the record's best link inside its person (NULL when it stands alone).
+        con.execute(
+            f"""INSERT INTO {stable_ids.MAP_TABLE}
+                WITH ends AS (
+                    SELECT record_key_a AS record_key, record_key_b AS other, match_probability
+                    FROM {stable_ids.LINKS_TABLE} WHERE {CLUSTERING_EDGES}
+                    UNION ALL
+                    SELECT record_key_b, record_key_a, match_probability
+                    FROM {stable_ids.LINKS_TABLE} WHERE {CLUSTERING_EDGES}
+                ),
+                best AS (
+                    SELECT ends.record_key, max(ends.match_probability) AS match_probability
+                    FROM ends
+                    JOIN assigned_arrow AS mine ON mine.record_key = ends.record_key
+                    JOIN assigned_arrow AS theirs ON theirs.record_key = ends.other
+                    WHERE mine.global_person_id = theirs.global_person_id
+                    GROUP BY ends.record_key
+                )
+                SELECT r.record_key, r.source, r.object, r.record_id, a.global_person_id,
+                       best.match_probability, ?
+                FROM {features.SOURCE_TABLE} AS r
+                JOIN assigned_arrow AS a USING (record_key)
+                LEFT JOIN best USING (record_key)""",  # noqa: S608 - constant identifiers
+            [run_id],
+        )
         con.execute(f"INSERT INTO {stable_ids.LINEAGE_TABLE} SELECT * FROM lineage_arrow")  # noqa: S608
         con.execute("COMMIT")
-        con.unregister("map_arrow")
+        con.unregister("assigned_arrow")
         con.unregister("lineage_arrow")
         summary.seconds = round(time.perf_counter() - started, 2)
         _log_run(con, run_id, "map", model_version, asdict(summary))
     return summary
-
-
-def _record_probability(cluster_of: dict[str, str], edges: list) -> dict[str, float]:
-    """Per record: the best probability among its links inside its cluster (None: alone)."""
-    best: dict[str, float] = {}
-    for a, b, _, p in edges:
-        if cluster_of.get(a) is not None and cluster_of.get(a) == cluster_of.get(b) and p is not None:
-            for key in (a, b):
-                if p > best.get(key, -1.0):
-                    best[key] = float(p)
-    return best
 
 
 def _links_model_version(con) -> str | None:

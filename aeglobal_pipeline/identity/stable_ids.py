@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,16 +77,20 @@ def assign_ids(
         members[cluster].append(record)
 
     # How many of each id's previous records each cluster now holds.
-    holdings: dict[str, Counter] = defaultdict(Counter)  # id → cluster → records
+    holdings: dict[str, dict[str, int]] = defaultdict(dict)  # id → cluster → records
     for record, cluster in cluster_of.items():
         old = previous.get(record)
         if old is not None:
-            holdings[old][cluster] += 1
+            by_cluster = holdings[old]
+            by_cluster[cluster] = by_cluster.get(cluster, 0) + 1
 
     # Each id goes to the cluster with most of its records (ties: bigger cluster, then key).
     won: dict[str, list[str]] = defaultdict(list)  # cluster → ids it won
     for old, by_cluster in holdings.items():
-        winner = min(by_cluster, key=lambda c: (-by_cluster[c], -len(members[c]), c))
+        if len(by_cluster) == 1:  # the usual case: all its records are still together
+            winner = next(iter(by_cluster))
+        else:
+            winner = min(by_cluster, key=lambda c: (-by_cluster[c], -len(members[c]), c))
         won[winner].append(old)
 
     never = datetime.max.replace(tzinfo=None)
@@ -99,7 +103,9 @@ def assign_ids(
     events: list[tuple[str, str, str | None]] = [(pid, EVENT_ADOPTED, None) for pid in sorted(set(adopted))]
     id_of_cluster: dict[str, str] = {}
     for cluster in sorted(members):
-        candidates = sorted(won.get(cluster, []), key=age)
+        candidates = won.get(cluster, [])
+        if len(candidates) > 1:
+            candidates = sorted(candidates, key=age)
         if candidates:
             keep, *retire = candidates
             id_of_cluster[cluster] = keep
@@ -163,9 +169,10 @@ def read_previous(con) -> tuple[dict[str, str], dict[str, datetime], set[str]]:
     if table_exists(con, MAP_TABLE):
         previous = dict(con.execute(f"SELECT record_key, global_person_id FROM {MAP_TABLE}").fetchall())  # noqa: S608
     if table_exists(con, LINEAGE_TABLE):
+        # Naive UTC timestamps: converting a million tz-aware values costs seconds in pytz.
         rows = con.execute(
-            f"""SELECT global_person_id,
-                       min("at") FILTER (WHERE event IN ('{EVENT_ISSUED}', '{EVENT_ADOPTED}'))
+            f"""SELECT global_person_id, timezone('UTC', min("at") FILTER (
+                           WHERE event IN ('{EVENT_ISSUED}', '{EVENT_ADOPTED}')))
                 FROM {LINEAGE_TABLE} GROUP BY 1"""  # noqa: S608 - constants
         ).fetchall()
         issued = {pid: at for pid, at in rows if at is not None}

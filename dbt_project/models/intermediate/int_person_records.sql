@@ -1,10 +1,21 @@
+{{ config(
+    materialized='incremental',
+    unique_key='record_key',
+    incremental_strategy='delete+insert',
+    post_hook="delete from {{ this }} as built where not exists (
+        select 1 from {{ ref('int_person_records__unioned') }} as r where r.record_key = built.record_key)",
+) }}
+
 -- One row per person-bearing record (Lead, Contact, Prospect) with canonical matching columns.
+-- Incremental like int_person_records__unioned (macros/incremental.sql): a parsed phone number
+-- never changes, so a record's row changes only when its unioned row does.
 
 with
 
 records as (
 
     select * from {{ ref('int_person_records__unioned') }}
+    {{ changed_since_last_build('source_extracted_at', 'reference_version') }}
 
 ),
 
@@ -54,7 +65,7 @@ final as (
         records.country_code, records.status, records.email_opt_out, records.phone_opt_out,
         records.converted_contact_key, records.crm_lead_key, records.crm_contact_key,
         records.written_global_person_id, records.created_at, records.last_modified_at,
-        records.is_deleted
+        records.is_deleted, records.source_extracted_at, records.reference_version
     from records
     left join emails on emails.record_key = records.record_key
     left join phones as phone

@@ -1,7 +1,20 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    unique_key='record_key',
+    incremental_strategy='delete+insert',
+    post_hook="delete from {{ this }} as built where not exists (
+        select 1 from {{ ref('stg_salesforce__leads') }} as r where r.record_key = built.record_key
+        union all select 1 from {{ ref('stg_salesforce__contacts') }} as r where r.record_key = built.record_key
+        union all select 1 from {{ ref('stg_account_engagement__prospects') }} as r
+                  where r.record_key = built.record_key)",
+) }}
 -- depends_on: {{ ref('company_legal_suffixes') }}
+-- depends_on: {{ ref('free_mail_domains') }}
+-- depends_on: {{ ref('role_mailbox_local_parts') }}
 
 -- Leads, Contacts and Prospects in one shape, before phone numbers are parsed (int_phone_numbers).
+-- Incremental: only records (or their accounts) changed since the last build are redone; see
+-- macros/incremental.sql.
 
 with
 
@@ -41,7 +54,7 @@ lead_records as (
              then source || ':Contact:' || converted_contact_id end as converted_contact_key,
         null as crm_lead_key, null as crm_contact_key,
         global_person_id as written_global_person_id, brand,
-        created_at, last_modified_at, is_deleted
+        created_at, last_modified_at, is_deleted, extracted_at
     from leads
 
 ),
@@ -56,7 +69,7 @@ contact_records as (
         has_opted_out_of_email, do_not_call,
         null, null, null,
         global_person_id, brand,
-        created_at, last_modified_at, is_deleted
+        created_at, last_modified_at, is_deleted, extracted_at
     from contacts
 
 ),
@@ -73,7 +86,7 @@ prospect_records as (
         source_systems.connected_crm || ':Lead:' || salesforce_lead_id,
         source_systems.connected_crm || ':Contact:' || salesforce_contact_id,
         null, null as brand,
-        created_at, updated_at, is_deleted
+        created_at, updated_at, is_deleted, prospects.extracted_at
     from prospects
     left join source_systems on source_systems.source = prospects.source
 
@@ -91,7 +104,7 @@ unioned as (
 
 accounts as (
 
-    select record_key, account_name from {{ ref('stg_salesforce__accounts') }}
+    select record_key, account_name, extracted_at from {{ ref('stg_salesforce__accounts') }}
 
 ),
 
@@ -101,10 +114,18 @@ country_aliases as (
 
 ),
 
+reference as (
+
+    select {{ reference_version() }} as reference_version
+
+),
+
 with_context as (
 
     select
         unioned.*,
+        greatest(unioned.extracted_at, accounts.extracted_at) as source_extracted_at,
+        reference.reference_version,
         source_systems.legal_entity,
         source_systems.region,
         -- A single-brand org implies its brand; multi-brand orgs say it per record.
@@ -117,9 +138,17 @@ with_context as (
             country_aliases.country_code
         ) as country_code
     from unioned
+    cross join reference
     left join source_systems on source_systems.source = unioned.source
     left join accounts on accounts.record_key = unioned.account_record_key
     left join country_aliases on country_aliases.alias = {{ lookup_key('unioned.country') }}
+
+),
+
+to_build as (
+
+    select * from with_context
+    {{ changed_since_last_build('source_extracted_at', 'reference_version') }}
 
 ),
 
@@ -143,8 +172,8 @@ final as (
         coalesce(email_opt_out, false) as email_opt_out,
         coalesce(phone_opt_out, false) as phone_opt_out,
         converted_contact_key, crm_lead_key, crm_contact_key, written_global_person_id,
-        created_at, last_modified_at, is_deleted
-    from with_context
+        created_at, last_modified_at, is_deleted, source_extracted_at, reference_version
+    from to_build
 
 )
 

@@ -30,7 +30,8 @@ renamed as (
         {{ to_timestamp('createdAt') }} as created_at,
         {{ to_timestamp('updatedAt') }} as updated_at,
         _is_deleted as is_deleted,
-        _run_id as extract_run_id
+        _run_id as extract_run_id,
+        _extracted_at as extracted_at
 
     from source
 

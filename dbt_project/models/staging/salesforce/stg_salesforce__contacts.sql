@@ -34,7 +34,8 @@ renamed as (
         {{ to_timestamp('LastModifiedDate') }} as last_modified_at,
         SystemModstamp as system_modstamp,
         _is_deleted as is_deleted,
-        _run_id as extract_run_id
+        _run_id as extract_run_id,
+        _extracted_at as extracted_at
 
     from source
 
