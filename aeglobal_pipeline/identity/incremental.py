@@ -6,7 +6,8 @@ model and the rules are the ones the previous run used, a pair of two records wh
 did not change would score exactly as before. Each run stores a fingerprint of every record's
 features; the next run flags the records whose fingerprint is new or different, asks Splink
 only for blocked pairs with a flagged record on one side (`links.score_pairs(only_flagged=…)`),
-and keeps the previous run's pairs between unflagged records. The result equals a full run's
+and in identity.person_links replaces only the pairs that touch a flagged or vanished record
+(a kept pair's run_id stays that of the run that scored it). The result equals a full run's
 pairs on the same data; `tests/identity/test_incremental.py` checks it.
 
 Falls back to a full run when there is no previous state, the model or the rules changed,
@@ -23,13 +24,13 @@ import duckdb
 import pyarrow as pa
 
 from aeglobal_pipeline.identity.features import FEATURES_TABLE
-from aeglobal_pipeline.identity.links import PAIRS_TABLE
 from aeglobal_pipeline.identity.settings import MatchingRules
 from aeglobal_pipeline.identity.stable_ids import LINKS_TABLE, table_exists
 
 FINGERPRINTS_TABLE = "identity.record_fingerprints"
 STATE_TABLE = "identity.links_state"
 CHANGED_COLUMN = "is_changed"
+STALE_TABLE = "stale_records"  # in the matching database
 MAX_CHANGED_SHARE = 0.3
 SCORED_DECISIONS = ("accepted", "grey_zone", "vetoed")  # Splink's pairs, not deterministic links
 
@@ -42,13 +43,12 @@ STATE_DDL = (
 
 @dataclass
 class PreviousRun:
-    """What the last links run left: its state row, fingerprints and scored pairs (Arrow)."""
+    """What the last links run left: its state row and record fingerprints (Arrow)."""
 
     model_version: str | None = None
     rules_fingerprint: str | None = None
     duckdb_version: str | None = None
     fingerprints: pa.Table | None = None
-    pairs: pa.Table | None = None
 
 
 @dataclass
@@ -73,15 +73,9 @@ def read_previous(con: duckdb.DuckDBPyConnection) -> PreviousRun:
     ).fetchall()
     if len(state) != 1:
         return PreviousRun()
-    placeholders = ", ".join("?" for _ in SCORED_DECISIONS)
     return PreviousRun(
         *state[0],
         fingerprints=con.sql(f"SELECT record_key, fingerprint FROM {FINGERPRINTS_TABLE}").to_arrow_table(),  # noqa: S608
-        pairs=con.sql(
-            f"""SELECT record_key_a, record_key_b, match_weight, match_probability, decision, evidence
-                FROM {LINKS_TABLE} WHERE decision IN ({placeholders})""",  # noqa: S608 - constants
-            params=list(SCORED_DECISIONS),
-        ).to_arrow_table(),
     )
 
 
@@ -110,6 +104,14 @@ def plan_scoring(
             JOIN record_fingerprints AS now USING (record_key)
             LEFT JOIN previous_fingerprints AS before USING (record_key)"""  # noqa: S608 - constants
     )
+    # Records whose stored pairs are stale: changed ones, and those gone since the last run.
+    memory.execute(
+        f"""CREATE OR REPLACE TABLE {STALE_TABLE} AS
+            SELECT record_key FROM {FEATURES_TABLE} WHERE {CHANGED_COLUMN}
+            UNION ALL
+            SELECT record_key FROM previous_fingerprints
+            WHERE record_key NOT IN (SELECT record_key FROM record_fingerprints)"""  # noqa: S608 - constants
+    )
     memory.unregister("previous_fingerprints")
     changed = memory.execute(
         f"SELECT count(*) FROM {FEATURES_TABLE} WHERE {CHANGED_COLUMN}"  # noqa: S608 - constants
@@ -134,17 +136,35 @@ def _why_full(previous: PreviousRun, model_version: str, rules_hash: str, full_r
     return ""
 
 
-def keep_unchanged_pairs(memory: duckdb.DuckDBPyConnection, previous: PreviousRun) -> int:
-    """Add the previous run's pairs between two present, unchanged records to PAIRS_TABLE."""
-    memory.register("previous_pairs", previous.pairs)
-    kept = memory.execute(
-        f"""INSERT INTO {PAIRS_TABLE}
-            SELECT p.* FROM previous_pairs AS p
-            JOIN {FEATURES_TABLE} AS a ON a.record_key = p.record_key_a AND NOT a.{CHANGED_COLUMN}
-            JOIN {FEATURES_TABLE} AS b ON b.record_key = p.record_key_b AND NOT b.{CHANGED_COLUMN}"""  # noqa: S608
-    ).fetchall()[0][0]
-    memory.unregister("previous_pairs")
-    return int(kept)
+def write_pairs(con: duckdb.DuckDBPyConnection, plan: ScoringPlan, pairs: pa.Table,
+                stale: pa.Table | None, *, model_version: str, run_id: str) -> None:
+    """Store this run's pairs in identity.person_links (inside the caller's transaction).
+
+    Full: replace every row. Incremental: drop the scored pairs touching a stale record and all
+    deterministic links (they are recomputed every run, cheaply), then add `pairs`."""
+    decisions = list(SCORED_DECISIONS)
+    scored = f"decision IN ({', '.join('?' for _ in decisions)})"
+    if plan.mode == "full":
+        con.execute(f"DELETE FROM {LINKS_TABLE}")  # noqa: S608 - constants
+    else:
+        con.register("stale_arrow", stale)
+        con.execute(
+            f"""DELETE FROM {LINKS_TABLE} WHERE {scored} AND (
+                    record_key_a IN (SELECT record_key FROM stale_arrow)
+                    OR record_key_b IN (SELECT record_key FROM stale_arrow))""",  # noqa: S608 - constants
+            decisions,
+        )
+        con.unregister("stale_arrow")
+        con.execute(f"DELETE FROM {LINKS_TABLE} WHERE NOT {scored}", decisions)  # noqa: S608
+        plan.kept_pairs = con.execute(
+            f"SELECT count(*) FROM {LINKS_TABLE}"  # noqa: S608 - constants
+        ).fetchall()[0][0]
+    con.register("links_arrow", pairs)
+    con.execute(
+        f"INSERT INTO {LINKS_TABLE} SELECT *, ?, ? FROM links_arrow",  # noqa: S608 - constants
+        [model_version, run_id],
+    )
+    con.unregister("links_arrow")
 
 
 def save_state(con: duckdb.DuckDBPyConnection, fingerprints: pa.Table, *, model_version: str,

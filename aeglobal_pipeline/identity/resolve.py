@@ -86,9 +86,10 @@ def links_step(
             memory, previous, model_version=artefact.version, rules_hash=rules_hash,
             full_refresh=full_refresh,
         )
+        stale = None
         if plan.mode == "incremental":
             links.score_pairs(memory, artefact, rules, only_flagged=incremental.CHANGED_COLUMN)
-            plan.kept_pairs = incremental.keep_unchanged_pairs(memory, previous)
+            stale = memory.sql(f"SELECT record_key FROM {incremental.STALE_TABLE}").to_arrow_table()  # noqa: S608
         else:
             links.score_pairs(memory, artefact, rules)
         del previous
@@ -105,21 +106,17 @@ def links_step(
             """  # noqa: S608 - constant identifiers
         ).to_arrow_table()
         fingerprints = memory.sql("SELECT record_key, fingerprint FROM record_fingerprints").to_arrow_table()
-    pairs = dict(Counter(table.column("decision").to_pylist()))
     with warehouse.connect() as con:
         stable_ids.ensure_tables(con)
-        con.register("links_arrow", table)
         con.execute("BEGIN")
-        con.execute(f"DELETE FROM {stable_ids.LINKS_TABLE}")  # noqa: S608
-        con.execute(
-            f"INSERT INTO {stable_ids.LINKS_TABLE} SELECT *, ?, ? FROM links_arrow",  # noqa: S608
-            [artefact.version, run_id],
-        )
+        incremental.write_pairs(con, plan, table, stale, model_version=artefact.version, run_id=run_id)
         incremental.save_state(
             con, fingerprints, model_version=artefact.version, rules_hash=rules_hash, run_id=run_id
         )
         con.execute("COMMIT")
-        con.unregister("links_arrow")
+        pairs = dict(con.execute(
+            f"SELECT decision, count(*) FROM {stable_ids.LINKS_TABLE} GROUP BY ALL"  # noqa: S608
+        ).fetchall())
         summary = LinksSummary(run_id, artefact.version, plan.records, pairs, deterministic, 0.0,
                                scoring=asdict(plan))
         summary.seconds = round(time.perf_counter() - started, 2)
