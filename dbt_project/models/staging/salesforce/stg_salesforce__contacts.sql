@@ -35,7 +35,7 @@ renamed as (
         SystemModstamp as system_modstamp,
         _is_deleted as is_deleted,
         _run_id as extract_run_id,
-        _extracted_at as extracted_at
+        cast(_extracted_at as timestamptz) as extracted_at
 
     from source
 
