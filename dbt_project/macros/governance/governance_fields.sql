@@ -53,6 +53,27 @@
     )
 {%- endmacro %}
 
+{% macro generic_roles() -%}
+    {#- The roles role_matches knows besides a source's own name. -#}
+    {{ return(['any', 'any_crm', 'any_ae', 'owning_crm', 'owning_ae']) }}
+{%- endmacro %}
+
+{% macro role_position(record, generic, source_role) -%}
+    {#- role_matches as a lookup, for millions of records: the lowest position in a priority list
+        that a role of `record` (source, kind, connected_crm, owning_crm) matches, given the list's
+        best position per generic role (`generic`.<role>_position) and its entry for the record's
+        source name (`source_role`.position). Keep it in step with role_matches. -#}
+    least(
+        {{ generic }}.any_position,
+        {{ source_role }}.position,
+        case when {{ record }}.kind = 'salesforce' then {{ generic }}.any_crm_position end,
+        case when {{ record }}.kind = 'account_engagement' then {{ generic }}.any_ae_position end,
+        case when {{ record }}.source = {{ record }}.owning_crm then {{ generic }}.owning_crm_position end,
+        case when {{ record }}.kind = 'account_engagement' and {{ record }}.connected_crm = {{ record }}.owning_crm
+             then {{ generic }}.owning_ae_position end
+    )
+{%- endmacro %}
+
 {% macro sharing_allows(field, from_entity, to_entity) -%}
     {#- A value of `field` may flow from one legal entity's systems into another's (sharing.yaml). -#}
     (

@@ -28,29 +28,20 @@ consent_regimes as (
 
 ),
 
-winners as (
+-- `not materialized`: each join below reads its own field's slice of the candidates table, instead
+-- of DuckDB first copying every winner aside (it would, for a CTE read more than once).
+winners as not materialized (
 
-    select * from candidates where person_rank = 1
-
-),
-
-pivoted as (
-
-    select
-        global_person_id,
-        {%- for f in governance_fields() %}
-        max(value) filter (where field = '{{ f.name }}')::{{ f.type }} as {{ f.name }},
-        max(record_key) filter (where field = '{{ f.name }}') as {{ f.name }}__source,
-        max(rule_name || ' → ' || reason) filter (where field = '{{ f.name }}') as {{ f.name }}__rule
-        {{- ',' if not loop.last }}
-        {%- endfor %}
-    from winners
-    group by global_person_id
+    select global_person_id, field, value, record_key, rule_name || ' → ' || reason as rule
+    from candidates
+    where person_rank = 1
 
 ),
 
 final as (
 
+    -- One join per field (a winner is unique per person and field): cheaper than pivoting
+    -- millions of winners through one aggregate with three states per field.
     select
         persons.global_person_id,
         persons.home_country_code,
@@ -59,7 +50,11 @@ final as (
         persons.record_count,
         persons.source_count,
         persons.legal_entities,
-        pivoted.* exclude (global_person_id),
+        {%- for f in governance_fields() %}
+        {{ f.name }}__winner.value::{{ f.type }} as {{ f.name }},
+        {{ f.name }}__winner.record_key as {{ f.name }}__source,
+        {{ f.name }}__winner.rule as {{ f.name }}__rule,
+        {%- endfor %}
         lifecycle.global_lifecycle_stage,
         lifecycle.global_score,
         lifecycle.core_score,
@@ -68,7 +63,11 @@ final as (
         coalesce(regime.law, default_regime.law) as consent_law,
         persons.last_modified_at
     from persons
-    left join pivoted on pivoted.global_person_id = persons.global_person_id
+    {%- for f in governance_fields() %}
+    left join winners as {{ f.name }}__winner
+        on {{ f.name }}__winner.global_person_id = persons.global_person_id
+        and {{ f.name }}__winner.field = '{{ f.name }}'
+    {%- endfor %}
     left join lifecycle on lifecycle.global_person_id = persons.global_person_id
     left join consent_regimes as regime on regime.country_code = persons.home_country_code
     cross join (select * from consent_regimes where country_code = '*') as default_regime

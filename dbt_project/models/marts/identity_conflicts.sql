@@ -40,10 +40,19 @@ thresholds as (
 
 ),
 
+contested as (
+
+    -- Candidates of a person's field whose values are not all the same (incl. empty): every
+    -- row of a field with two different values has fewer votes than candidates. Cheap to test,
+    -- it leaves the search below a fraction of the candidates.
+    select * from candidates where value_frequency < candidate_count
+
+),
+
 disagreements as (
 
     select global_person_id, field
-    from candidates
+    from contested
     where value_norm is not null
     group by global_person_id, field
     having count(distinct value_norm) > 1
@@ -71,11 +80,11 @@ field_conflicts as (
              then 'an opt-in was modified after the newest opt-out: check for a re-subscription'
         end as detail
     from disagreements
-    inner join candidates as winner
+    inner join contested as winner
         on winner.global_person_id = disagreements.global_person_id
         and winner.field = disagreements.field
         and winner.person_rank = 1
-    inner join candidates as loser
+    inner join contested as loser
         on loser.global_person_id = disagreements.global_person_id
         and loser.field = disagreements.field
         and loser.value_norm is distinct from winner.value_norm

@@ -52,6 +52,8 @@ survivorship_changes as (
         on current_state.record_key = winners.target_record_key
         and current_state.field = winners.field
     where winners.value is not null
+      -- a target that supplies its own winner already holds it (cheap test before the lookup)
+      and winners.record_key <> winners.target_record_key
       and winners.value_norm is distinct from current_state.value_norm
       -- consent only ever moves towards the opt-out
       and (winners.consent_channel is null or winners.value_norm = 'true')

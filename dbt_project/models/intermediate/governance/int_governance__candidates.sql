@@ -2,10 +2,17 @@
 -- the rule that applies (rules.precedence: region override, else '*') and the sort keys of all
 -- strategies. `person_rank` = 1 is the golden value; writeback_plan re-ranks the same keys over
 -- what each target may see. No field is special-cased: precedence.yaml decides.
+--
+-- Performance (millions of values): every step until the ranking streams. The rules and the
+-- priority lists are small, so they are joined on equality keys: the position of each role a
+-- record plays (role_position) instead of matching roles value by value. Value frequencies are
+-- counted with a narrow aggregate, and one window yields both person_rank and candidate_count.
 
 with
 
-field_values as (
+-- `not materialized`: the steps up to `eligible` are read twice (votes, ranking), and streaming
+-- millions of wide rows twice is cheaper than storing them once (DuckDB would by default).
+field_values as not materialized (
 
     select * from {{ ref('int_governance__field_values') }}
 
@@ -29,7 +36,30 @@ precedence_priority as (
 
 ),
 
-with_rule as (
+role_positions as (
+
+    -- The best position of each role in each priority list (a role may be listed twice).
+    select field, region, role, min(position) as position
+    from precedence_priority
+    group by field, region, role
+
+),
+
+generic_role_positions as (
+
+    -- The same, one row per priority list, for the roles that are not a source's name.
+    select
+        field,
+        region,
+        {%- for role in generic_roles() %}
+        min(position) filter (where role = '{{ role }}') as {{ role }}_position{{ ',' if not loop.last }}
+        {%- endfor %}
+    from role_positions
+    group by field, region
+
+),
+
+with_rule as not materialized (
 
     select
         field_values.*,
@@ -47,61 +77,83 @@ with_rule as (
 
 ),
 
-priority_match as (
+with_priority as not materialized (
 
     -- The best (lowest) position in the priority list any role of the record matches.
     select
-        with_rule.record_key,
-        with_rule.field,
-        min(precedence_priority.position) as priority_position,
-        arg_min(precedence_priority.role, precedence_priority.position) as matched_role
+        with_rule.*,
+        generic_role_positions.* exclude (field, region),
+        source_role.position as source_role_position,
+        case when with_rule.strategy = 'source_priority' then
+            {{ role_position('with_rule', 'generic_role_positions', 'source_role') }}
+        end as priority_position
     from with_rule
-    inner join precedence_priority
-        on precedence_priority.field = with_rule.field
-        and precedence_priority.region = with_rule.rule_region
-        and {{ role_matches('precedence_priority.role', 'with_rule.source', 'with_rule.kind',
-                            'with_rule.connected_crm', 'with_rule.owning_crm') }}
-    where with_rule.strategy = 'source_priority'
-    group by with_rule.record_key, with_rule.field
+    left join generic_role_positions
+        on generic_role_positions.field = with_rule.field
+        and generic_role_positions.region = with_rule.rule_region
+    left join role_positions as source_role
+        on source_role.field = with_rule.field
+        and source_role.region = with_rule.rule_region
+        and source_role.role = with_rule.source
 
 ),
 
-eligible as (
+eligible as not materialized (
 
     select
-        with_rule.*,
-        priority_match.priority_position,
-        priority_match.matched_role
-    from with_rule
-    left join priority_match
-        on priority_match.record_key = with_rule.record_key
-        and priority_match.field = with_rule.field
+        global_person_id, field, record_key, source, object, record_id, kind, legal_entity, region,
+        value, value_norm, last_modified_at, strategy, rule_name, rule_region, ignore_empty,
+        -- the role at that position (positions are unique within a priority list)
+        case priority_position
+            when source_role_position then source
+            {%- for role in generic_roles() %}
+            when {{ role }}_position then '{{ role }}'
+            {%- endfor %}
+        end as matched_role,
+        priority_position,
+        case value_norm when 'true' then 0 when 'false' then 1 end as restrictive_rank
+    from with_priority
     -- ignore_empty: an empty value never wins. source_priority: unlisted sources never win.
-    where (with_rule.value is not null or not with_rule.ignore_empty)
-      and (with_rule.strategy <> 'source_priority' or priority_match.priority_position is not null)
+    where (value is not null or not ignore_empty)
+      and (strategy <> 'source_priority' or priority_position is not null)
+
+),
+
+value_votes as (
+
+    select global_person_id, field, value_norm, count(*) as value_frequency
+    from eligible
+    group by global_person_id, field, value_norm
 
 ),
 
 scored as (
 
     select
-        *,
-        case value_norm when 'true' then 0 when 'false' then 1 end as restrictive_rank,
-        count(*) over (partition by global_person_id, field, value_norm) as value_frequency,
-        count(*) over (partition by global_person_id, field) as candidate_count
+        eligible.*,
+        value_votes.value_frequency
     from eligible
+    inner join value_votes
+        on value_votes.global_person_id = eligible.global_person_id
+        and value_votes.field = eligible.field
+        and value_votes.value_norm is not distinct from eligible.value_norm
 
 ),
 
 ranked as (
 
+    -- One sort serves both: candidate_count counts the whole (identically ordered) partition.
     select
         *,
-        row_number() over (
-            partition by global_person_id, field
-            order by {{ survivorship_order() }}
-        ) as person_rank
+        row_number() over by_survivorship as person_rank,
+        count(*) over (
+            by_survivorship rows between unbounded preceding and unbounded following
+        ) as candidate_count
     from scored
+    window by_survivorship as (
+        partition by global_person_id, field
+        order by {{ survivorship_order() }}
+    )
 
 ),
 

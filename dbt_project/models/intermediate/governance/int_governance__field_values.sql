@@ -1,5 +1,9 @@
 -- Every canonical field of every governed record in long form (one row per record × field),
 -- empty values included: the survivorship candidates and each record's current state.
+-- A view: an unnest of int_governance__records is cheaper to recompute for its two readers
+-- (candidates, writeback_plan) than to store 14 rows per record.
+
+{{ config(materialized='view') }}
 
 with
 

@@ -49,17 +49,29 @@ record_signals as (
 
 ),
 
+signal_values as (
+
+    -- Only the API fields a signal reads: the ones field_present rules name, score and grade.
+    -- (present_fields is only ever searched for those names.)
+    select raw_values.*
+    from raw_values
+    where raw_values.api_name in ('score', 'grade')
+       or raw_values.api_name in (
+           select scoring.api_field from scoring where scoring.signal = 'field_present')
+
+),
+
 api_signals as (
 
     select
         records.global_person_id,
-        list(distinct raw_values.api_name) as present_fields,
-        max(try_cast(raw_values.value as double)) filter (
-            where records.object = 'Prospect' and raw_values.api_name = 'score') as ae_score,
-        list(distinct raw_values.value) filter (
-            where records.object = 'Prospect' and raw_values.api_name = 'grade') as ae_grades
+        list(distinct signal_values.api_name) as present_fields,
+        max(try_cast(signal_values.value as double)) filter (
+            where records.object = 'Prospect' and signal_values.api_name = 'score') as ae_score,
+        list(distinct signal_values.value) filter (
+            where records.object = 'Prospect' and signal_values.api_name = 'grade') as ae_grades
     from records
-    inner join raw_values on raw_values.record_key = records.record_key
+    inner join signal_values on signal_values.record_key = records.record_key
     group by records.global_person_id
 
 ),
