@@ -370,8 +370,9 @@ def print_table(result: dict) -> None:
     if full:
         other = {s["stage"]: s for s in (incremental or {}).get("stages", [])}
         for stage in full["stages"]:
+            rate = stage.get("records_per_second")
             line = (f"{stage['stage']:<20} {stage['seconds']:>9.1f} {stage['peak_rss_mib']:>9.0f} "
-                    f"{stage.get('records_per_second') or 0:>11,.0f}")
+                    + (f"{rate:>11,.0f}" if rate else f"{'':>11}"))
             if stage["stage"] in other:
                 mine = other[stage["stage"]]
                 share = mine["seconds"] / stage["seconds"] if stage["seconds"] else 0

@@ -14,6 +14,11 @@ from aeglobal_pipeline.transform.project import dbt_project, ensure_manifest
 GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "person_records", "marts": "marts"}
 
 
+class DbtBuildConfig(dg.Config):
+    # Rebuild incremental models (person records, the phone-number cache) from scratch.
+    full_refresh: bool = False
+
+
 class AeglobalDbtTranslator(DagsterDbtTranslator):
     """Groups by model folder; seeds are reference data."""
 
@@ -45,9 +50,10 @@ def _dbt_assets(
         name=name,
         pool="warehouse",
     )
-    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator:
         os.environ["AEGLOBAL_WAREHOUSE"] = str(warehouse_path())
-        yield from dbt.cli(["build"], context=context).stream()
+        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        yield from dbt.cli(args, context=context).stream()
 
     _models.__doc__ = description
     return _models
