@@ -94,6 +94,8 @@ def test_definitions_load_every_asset_check_job_schedule_and_sensor(demo_home):
     assets = set(graph.get_all_asset_keys())
     groups = {graph.get(key).group_name for key in graph.materializable_asset_keys}
     assert set(ASSET_GROUPS) <= groups, groups  # every group named for a job has assets
+    unowned = [key.to_user_string() for key in graph.materializable_asset_keys if not graph.get(key).owners]
+    assert not unowned, unowned
 
     # Asset checks: every one hangs off an asset that exists; the write-back's and identity's are there.
     check_keys = {key.to_user_string() for key in graph.asset_check_keys}

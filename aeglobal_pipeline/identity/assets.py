@@ -15,6 +15,7 @@ from aeglobal_pipeline.identity.features import SOURCE_TABLE
 IDENTITY_GROUP = "identity"
 WAREHOUSE_POOL = "warehouse"
 KINDS = {"splink", "duckdb"}
+OWNERS = ["team:data-engineering"]
 INT_PERSON_RECORDS = dg.AssetKey(["intermediate", "int_person_records"])
 MODEL_KEY = dg.AssetKey(["identity", "identity_model"])
 LINKS_KEY = dg.AssetKey(["identity", "person_links"])
@@ -39,6 +40,7 @@ def _table(rows: list[tuple], header: tuple[str, ...]) -> dg.MetadataValue:
     key=MODEL_KEY,
     deps=[INT_PERSON_RECORDS],
     group_name=IDENTITY_GROUP,
+    owners=OWNERS,
     kinds=KINDS,
 )
 def identity_model(context: dg.AssetExecutionContext, config: IdentityModelConfig) -> dg.MaterializeResult:
@@ -64,6 +66,7 @@ def identity_model(context: dg.AssetExecutionContext, config: IdentityModelConfi
     key=LINKS_KEY,
     deps=[INT_PERSON_RECORDS, MODEL_KEY],
     group_name=IDENTITY_GROUP,
+    owners=OWNERS,
     kinds=KINDS,
     pool=WAREHOUSE_POOL,
 )
@@ -95,6 +98,7 @@ def person_links(context: dg.AssetExecutionContext, config: PersonLinksConfig) -
     key=MAP_KEY,
     deps=[INT_PERSON_RECORDS, LINKS_KEY],
     group_name=IDENTITY_GROUP,
+    owners=OWNERS,
     kinds=KINDS,
     pool=WAREHOUSE_POOL,
 )
