@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 
 BUSINESS_UNIT = "0UvEMEA0000000001"
@@ -83,3 +86,19 @@ def default_objects() -> dict[str, dict[str, list[dict]]]:
         "crm_na": {"Lead": [{"Id": "00Q900000000001AAA", "LastName": "Na", "Email": "na@example.com"}]},
         "ae_emea": {"Prospect": make_prospects(25, deleted_every=10)},
     }
+
+
+@contextmanager
+def private_home(home: Path) -> Iterator[Path]:
+    """$AEGLOBAL_HOME and $DAGSTER_HOME pointed at `home` (no $AEGLOBAL_SOURCES) for the block;
+    the sandbox server started there is stopped at the end."""
+    from aeglobal_pipeline.sandbox.process import stop
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AEGLOBAL_HOME", str(home))
+        patch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        patch.delenv("AEGLOBAL_SOURCES", raising=False)
+        try:
+            yield home
+        finally:
+            stop(home)

@@ -9,27 +9,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from click.testing import CliRunner
+from snapshot_helpers import private_home
 
 from aeglobal_pipeline.cli import main
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from aeglobal_pipeline.sandbox.process import stop
-
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AEGLOBAL_HOME", str(home))
-        patch.setenv("DAGSTER_HOME", str(home / "dagster"))
-        patch.delenv("AEGLOBAL_SOURCES", raising=False)
+    with private_home(tmp_path_factory.mktemp("home")) as home:
         result = CliRunner().invoke(
             main, ["sandbox", "generate", "--persons", "150", "--seed", "3", "--out", str(home / "snap")]
         )
         assert result.exit_code == 0, result.output
-        try:
-            yield home
-        finally:
-            stop(home)
+        yield home
 
 
 def _counts(output: str) -> dict[str, tuple[int, int, int]]:

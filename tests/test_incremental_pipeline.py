@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
+from snapshot_helpers import private_home
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.cli import main
@@ -50,28 +51,19 @@ def _last_scoring() -> dict:
 
 @pytest.fixture(scope="module")
 def changed_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from aeglobal_pipeline.sandbox.process import stop
-
-    home = tmp_path_factory.mktemp("incremental_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AEGLOBAL_HOME", str(home))
-        patch.setenv("DAGSTER_HOME", str(home / "dagster"))
-        patch.delenv("AEGLOBAL_SOURCES", raising=False)
+    with private_home(tmp_path_factory.mktemp("incremental_home")) as home:
         generated = CliRunner().invoke(
             main, ["sandbox", "generate", "--persons", "250", "--seed", "8", "--out", str(home / "base")]
         )
         assert generated.exit_code == 0, generated.output
-        try:
-            _run()
-            before = _snapshot()
-            change = make_change(home / "base", home / "changed", 0.03, seed=9)
-            loaded = CliRunner().invoke(main, ["sandbox", "load", str(home / "changed")])
-            assert loaded.exit_code == 0, loaded.output
-            output = _run()
-            yield {"before": before, "incremental": _snapshot(), "scoring": _last_scoring(),
-                   "touched": change["touched"], "counts": change["counts"], "output": output}
-        finally:
-            stop(home)
+        _run()
+        before = _snapshot()
+        change = make_change(home / "base", home / "changed", 0.03, seed=9)
+        loaded = CliRunner().invoke(main, ["sandbox", "load", str(home / "changed")])
+        assert loaded.exit_code == 0, loaded.output
+        output = _run()
+        yield {"before": before, "incremental": _snapshot(), "scoring": _last_scoring(),
+               "touched": change["touched"], "counts": change["counts"], "output": output}
 
 
 def test_the_incremental_run_only_scores_what_changed(changed_home):

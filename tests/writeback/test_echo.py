@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from snapshot_helpers import private_home
 
 from aeglobal_pipeline.warehouse import connect
 
@@ -18,21 +19,13 @@ from aeglobal_pipeline.warehouse import connect
 @pytest.fixture(scope="module")
 def generated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from aeglobal_pipeline.sandbox.generate import generate_snapshot
-    from aeglobal_pipeline.sandbox.process import stop
     from aeglobal_pipeline.sandbox.snapshot import load_snapshot
 
-    home = tmp_path_factory.mktemp("echo_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AEGLOBAL_HOME", str(home))
-        patch.setenv("DAGSTER_HOME", str(home / "dagster"))
-        patch.delenv("AEGLOBAL_SOURCES", raising=False)
+    with private_home(tmp_path_factory.mktemp("echo_home")) as home:
         (home / "dagster").mkdir()
         generate_snapshot(persons=300, seed=3, out=home / "snap")
         load_snapshot(home / "snap", home)
-        try:
-            yield home
-        finally:
-            stop(home)
+        yield home
 
 
 def _applied(run_id: str) -> list[tuple]:
