@@ -25,6 +25,18 @@ SNAPSHOTS = {
     "write-back plan": "SELECT * FROM marts.writeback_plan",
     "person records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_person_records",
     "unioned records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_person_records__unioned",
+    "identity conflicts": "SELECT * FROM marts.identity_conflicts",
+    "lifecycle KPIs": "SELECT * FROM marts.kpi_lifecycle_by_region",
+    "governance findings": "SELECT * FROM marts.governance_findings",
+    # the governance models an incremental build updates per person (macros/incremental_governance.sql)
+    "governed records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_governance__records",
+    "raw values": "SELECT * FROM intermediate.int_governance__raw_values",
+    "survivorship candidates": "SELECT * FROM intermediate.int_governance__candidates",
+    "write-back choices": "SELECT * FROM intermediate.int_governance__writeback_choices",
+    "lifecycle": "SELECT * FROM intermediate.int_governance__person_lifecycle",
+    "scores": "SELECT * FROM intermediate.int_governance__person_scores",
+    "record stages": "SELECT * FROM intermediate.int_governance__record_stages",
+    "persons": "SELECT * FROM intermediate.int_governance__persons",
 }
 
 
@@ -32,6 +44,15 @@ def _run(*args: str) -> str:
     result = CliRunner().invoke(main, ["run", *args])
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def _governance_rebuilt() -> tuple[int, int]:
+    """Persons the last governance build redid, and all persons."""
+    with warehouse.connect(read_only=True) as con:
+        return con.execute(
+            "SELECT persons_rebuilt, (SELECT count(*) FROM marts.golden_person) "
+            "FROM intermediate.int_governance__build_state"
+        ).fetchone()
 
 
 def _snapshot() -> dict[str, set[tuple]]:
@@ -63,6 +84,7 @@ def changed_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         assert loaded.exit_code == 0, loaded.output
         output = _run()
         yield {"before": before, "incremental": _snapshot(), "scoring": _last_scoring(),
+               "governance": _governance_rebuilt(),
                "touched": change["touched"], "counts": change["counts"], "output": output}
 
 
@@ -76,6 +98,14 @@ def test_the_incremental_run_only_scores_what_changed(changed_home):
     assert counts["new"] <= scoring["changed"] <= counts["new"] + counts["edit"]
     assert scoring["changed"] >= counts["new"] + counts["edit"] // 2
     assert scoring["kept_pairs"] > 0
+
+
+def test_the_incremental_run_only_governs_the_persons_it_touched(changed_home):
+    rebuilt, persons = changed_home["governance"]
+    counts = changed_home["counts"]
+    touched_records = counts["new"] + counts["edit"] + counts["delete"]
+    # Each touched record marks its old and its new person; merges and splits a few more.
+    assert 0 < rebuilt <= 3 * touched_records < persons / 2, (rebuilt, persons, counts)
 
 
 def test_unchanged_people_keep_their_ids(changed_home):

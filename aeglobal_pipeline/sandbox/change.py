@@ -1,9 +1,10 @@
 """A day's worth of change to a snapshot, for measuring and testing incremental runs.
 
 `make_change` copies a snapshot directory with a share of its person records edited, deleted
-(IsDeleted) or added, all stamped now, so the extraction's high-water mark picks up exactly those
-rows; `aeglobal sandbox load` then loads the copy (the sandbox has no create/delete API). Used by
-scripts/bench.py and tests/test_incremental_pipeline.py.
+(IsDeleted) or added, all stamped one day after the snapshot's newest change (the next day's run),
+so the extraction's high-water mark picks up exactly those rows; `aeglobal sandbox load` then
+loads the copy (the sandbox has no create/delete API). Used by scripts/bench.py and
+tests/test_incremental_pipeline.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import csv
 import random
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PERSON_OBJECTS = ("Lead", "Contact", "Prospect")
@@ -32,9 +33,27 @@ def salesforce_id(prefix: str, number: int) -> str:
     return base + suffix
 
 
-def _salesforce_now() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+def _salesforce_stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def _stamp_columns(object_name: str) -> tuple[str, ...]:
+    return ("updatedAt",) if object_name == "Prospect" else ("LastModifiedDate", "SystemModstamp")
+
+
+def _next_day(snapshot: Path) -> datetime:
+    """One day after the newest change stamp of the snapshot's person records: a daily run's
+    change, not one months after the data (which would move every date-relative rule at once)."""
+    newest = datetime(2000, 1, 1, tzinfo=UTC)
+    for path in snapshot.glob("*/*.csv"):
+        if path.stem not in PERSON_OBJECTS:
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                for column in _stamp_columns(path.stem):
+                    if row.get(column):
+                        newest = max(newest, datetime.fromisoformat(row[column]))
+    return (newest + timedelta(days=1)).replace(microsecond=0)
 
 
 def _edit_value(column: str, value: str, rng: random.Random) -> str:
@@ -61,8 +80,9 @@ def make_change(snapshot: Path, out: Path, share: float, seed: int) -> dict:
         shutil.rmtree(out)
     shutil.copytree(snapshot, out)
     rng = random.Random(seed)
-    sf_now = _salesforce_now()
-    ae_now = datetime.now(UTC).isoformat(timespec="seconds")
+    moment = _next_day(snapshot)
+    sf_now = _salesforce_stamp(moment)
+    ae_now = moment.astimezone(UTC).isoformat(timespec="seconds")
     touched: set[str] = set()
     counts = {"edit": 0, "delete": 0, "new": 0}
     new_number = 0
@@ -78,8 +98,7 @@ def make_change(snapshot: Path, out: Path, share: float, seed: int) -> dict:
         col = {name: i for i, name in enumerate(header)}
         id_col = col["id" if prospect else "Id"]
         deleted_col = col["isDeleted" if prospect else "IsDeleted"]
-        stamp_cols = [col[c] for c in (("updatedAt",) if prospect else ("LastModifiedDate", "SystemModstamp"))
-                      if c in col]
+        stamp_cols = [col[c] for c in _stamp_columns(object_name) if c in col]
         created_col = col["createdAt" if prospect else "CreatedDate"]
         now = ae_now if prospect else sf_now
         edit_cols = [col[c] for c in (("firstName", "lastName", "email", "phone") if prospect

@@ -8,15 +8,41 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.config import warehouse_path
-from aeglobal_pipeline.transform.project import dbt_project, ensure_manifest
+from aeglobal_pipeline.transform.project import dbt_project, ensure_manifest, project_fingerprint
 
 GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "person_records", "marts": "marts"}
 
 
 class DbtBuildConfig(dg.Config):
-    # Rebuild incremental models (person records, the phone-number cache) from scratch.
+    # Rebuild incremental models (person records, governance, marts) from scratch.
     full_refresh: bool = False
+
+
+# Incremental models redo only what changed in the data; when the dbt project itself changed
+# since a step last built (a model, macro, seed or test), that step rebuilds from scratch.
+BUILDS_TABLE = "dbt_state.builds"
+
+
+def _built_from(step: str) -> str | None:
+    with warehouse.connect() as con:
+        con.execute("create schema if not exists dbt_state")
+        con.execute(
+            f"create table if not exists {BUILDS_TABLE} "
+            "(step varchar primary key, project_fingerprint varchar, built_at timestamptz)"
+        )
+        row = con.execute(
+            f"select project_fingerprint from {BUILDS_TABLE} where step = ?", [step]  # noqa: S608
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _record_build(step: str, fingerprint: str) -> None:
+    with warehouse.connect() as con:
+        con.execute(
+            f"insert or replace into {BUILDS_TABLE} values (?, ?, now())", [step, fingerprint]  # noqa: S608
+        )
 
 
 class AeglobalDbtTranslator(DagsterDbtTranslator):
@@ -52,8 +78,15 @@ def _dbt_assets(
     )
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator:
         os.environ["AEGLOBAL_WAREHOUSE"] = str(warehouse_path())
-        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-        yield from dbt.cli(args, context=context).stream()
+        fingerprint = project_fingerprint()
+        project_changed = _built_from(name) != fingerprint
+        if project_changed and not config.full_refresh:
+            context.log.info(f"{name}: the dbt project changed since its last build; rebuilding from scratch")
+        args = ["build", "--full-refresh"] if config.full_refresh or project_changed else ["build"]
+        invocation = dbt.cli(args, context=context)
+        yield from invocation.stream()
+        if invocation.is_successful():
+            _record_build(name, fingerprint)
 
     _models.__doc__ = description
     return _models

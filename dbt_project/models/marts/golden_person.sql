@@ -1,24 +1,33 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- One row per global person: per canonical field the surviving value, the record that supplied
 -- it (`<field>__source`) and the rule that chose it (`<field>__rule`); plus owning org, global
--- lifecycle stage and Core & Flex score.
+-- lifecycle stage and Core & Flex score. Incremental per person (macros/incremental_governance.sql).
 
 with
 
 persons as (
 
     select * from {{ ref('int_governance__persons') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
 candidates as (
 
     select * from {{ ref('int_governance__candidates') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
 lifecycle as (
 
     select * from {{ ref('int_governance__person_lifecycle') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 

@@ -1,12 +1,21 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons(also=\"conflict_type in ('grey_zone_pair', 'oversized_cluster')\") }}",
+) }}
+
 -- What stewards must look at: field disagreements among one person's records after
 -- normalisation (winner, losers, rule), consent disagreements, pairs in the grey zone of match
--- probability, and clusters at the size limit.
+-- probability, and clusters at the size limit. Incremental: field and consent disagreements
+-- per person (macros/incremental_governance.sql); grey-zone pairs and oversized clusters, which
+-- involve two persons or few rows, are redone every build.
 
 with
 
 candidates as (
 
     select * from {{ ref('int_governance__candidates') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 

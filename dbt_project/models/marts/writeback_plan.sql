@@ -1,30 +1,45 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- Field-level changes to write back (DESIGN contract columns). Only real differences after
 -- normalisation; never an empty value over a filled one; never an opt-in over an opt-out; only
 -- values the target's legal entity may receive; the global id on every writable CRM record.
+-- Incremental per person (macros/incremental_governance.sql).
 
 with
 
 winners as (
 
     select * from {{ ref('int_governance__writeback_winners') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
 targets as (
 
     select * from {{ ref('int_governance__writeback_targets') }}
-
-),
-
-field_values as (
-
-    select * from {{ ref('int_governance__field_values') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
 records as (
 
     select * from {{ ref('int_governance__records') }}
+    where {{ for_changed_persons('global_person_id') }}
+
+),
+
+field_values as (
+
+    {%- if is_incremental() %}
+    -- the persons to redo: unnested from their records (a filter would not reach through the view)
+    {{ field_values_of('records') }}
+    {%- else %}
+    select * from {{ ref('int_governance__field_values') }}
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- The generic survivorship model: every candidate value of every field of every person, with
 -- the rule that applies (rules.precedence: region override, else '*') and the sort keys of all
 -- strategies. `person_rank` = 1 is the golden value; writeback_plan re-ranks the same keys over
@@ -7,20 +13,37 @@
 -- priority lists are small, so they are joined on equality keys: the position of each role a
 -- record plays (role_position) instead of matching roles value by value. Value frequencies are
 -- counted with a narrow aggregate, and one window yields both person_rank and candidate_count.
+-- Incremental per person (macros/incremental_governance.sql).
+-- depends_on: {{ ref('int_governance__records') }}
 
 with
+
+{%- if is_incremental() %}
+changed_records as (
+
+    select * from {{ ref('int_governance__records') }}
+    where {{ for_changed_persons('global_person_id') }}
+
+),
+{%- endif %}
 
 -- `not materialized`: the steps up to `eligible` are read twice (votes, ranking), and streaming
 -- millions of wide rows twice is cheaper than storing them once (DuckDB would by default).
 field_values as not materialized (
 
+    {%- if is_incremental() %}
+    -- the persons to redo: unnested from their records (a filter would not reach through the view)
+    {{ field_values_of('changed_records') }}
+    {%- else %}
     select * from {{ ref('int_governance__field_values') }}
+    {%- endif %}
 
 ),
 
 persons as (
 
     select * from {{ ref('int_governance__persons') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 

@@ -15,11 +15,7 @@ records as (
 
 unpivoted as (
 
-    select
-        record_key, global_person_id, source, object, record_id, kind, connected_crm,
-        legal_entity, region, last_modified_at, is_writable,
-        unnest({{ governance_field_values('records') }}, recursive := true)
-    from records
+    {{ field_values_of('records') }}
 
 ),
 

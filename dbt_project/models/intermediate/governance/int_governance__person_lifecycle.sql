@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- Global lifecycle stage per person: the highest-ranked stage among their records, promoted to
 -- a higher stage whose min_score the person's global_score reaches (lifecycle.yaml). A person
 -- whose best record sits in the lowest stage (Disqualified) is not promoted: that is a decision.
@@ -7,12 +13,14 @@ with
 record_stages as (
 
     select * from {{ ref('int_governance__record_stages') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
 scores as (
 
     select * from {{ ref('int_governance__person_scores') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 

@@ -1,19 +1,28 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- Core & Flex scoring (lifecycle.yaml → rules.scoring): per person the signals of the fixed
 -- catalogue, then every rule whose signal holds adds its points. Core rules count everywhere,
--- flex rules in the person's region. "Recent" is measured from the newest record in the
--- warehouse, so a rerun over the same data scores the same.
+-- flex rules in the person's region. "Recent" is measured from the newest change extracted
+-- (governance_as_of), so a rerun over the same data scores the same; last_activity_at is kept so
+-- that an incremental build can tell whose signal flips when that date moves.
 
 with
 
 records as (
 
     select * from {{ ref('int_governance__records') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
 persons as (
 
     select * from {{ ref('int_governance__persons') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
@@ -31,7 +40,7 @@ scoring as (
 
 as_of as (
 
-    select max(last_modified_at) as as_of from records
+    select {{ governance_as_of() }} as as_of
 
 ),
 
@@ -125,10 +134,11 @@ final as (
         coalesce(sum(awarded.points) filter (where awarded.scope = 'core'), 0) as core_score,
         coalesce(sum(awarded.points) filter (where awarded.scope = 'flex'), 0) as flex_score,
         coalesce(sum(awarded.points), 0) as global_score,
-        list(awarded.rule_id order by awarded.rule_id) filter (where awarded.rule_id is not null) as scoring_rules
+        list(awarded.rule_id order by awarded.rule_id) filter (where awarded.rule_id is not null) as scoring_rules,
+        signals.last_activity_at
     from signals
     left join awarded on awarded.global_person_id = signals.global_person_id
-    group by signals.global_person_id
+    group by signals.global_person_id, signals.last_activity_at
 
 )
 

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- One row per global person: home country (the most frequent country among their records,
 -- ties to the most recent), the owning CRM org (whose countries contain it) and its region.
 
@@ -6,6 +12,7 @@ with
 records as (
 
     select * from {{ ref('int_governance__records') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 

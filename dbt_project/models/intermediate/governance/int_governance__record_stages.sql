@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- Each governed record's regional status (Lead Status, or its object when it has none) mapped
 -- to a global stage by lifecycle.yaml. Unmapped values keep a null stage and are reported.
 
@@ -6,6 +12,7 @@ with
 records as (
 
     select * from {{ ref('int_governance__records') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 

@@ -1,8 +1,15 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- Person records that identity resolution placed under a global person, with their system's
 -- kind and connected CRM. Deleted records neither vote nor receive write-backs.
 -- last_modified_at is echo-suppressed: our own write-back bumps a record's stamps, which must not
 -- make it the `most_recent` (values would flip back and forth run after run). While a record's
 -- change stamp is still the one our write produced, it keeps its last-modified time from before.
+-- Incremental per person (macros/incremental_governance.sql).
 
 with
 
@@ -15,6 +22,7 @@ records as (
 person_map as (
 
     select * from {{ source('identity', 'global_person_map') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_persons() }}",
+) }}
+
 -- Every write-back target field with the best candidate value that target may see (the value
 -- columns are null where it may see none). int_governance__writeback_targets and
 -- int_governance__writeback_winners are views on this one table: targets and their winners
@@ -18,6 +24,8 @@
 -- Performance: rules are matched once per combination of what they depend on (protected roles
 -- per source/kind/connected CRM/owning CRM, visibility per field and pair of legal entities),
 -- then applied with equi-joins; the join keys are null-safe where the inputs may be null.
+-- Incremental per person (macros/incremental_governance.sql); which legal entities exist is
+-- shared by everyone and read from all records.
 
 with
 
@@ -30,6 +38,7 @@ records as (
 persons as (
 
     select * from {{ ref('int_governance__persons') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
@@ -61,6 +70,7 @@ raw_values as (
 candidates as not materialized (
 
     select * from {{ ref('int_governance__candidates') }}
+    where {{ for_changed_persons('global_person_id') }}
 
 ),
 
@@ -93,6 +103,7 @@ target_records as (
     from records
     inner join persons on persons.global_person_id = records.global_person_id
     where records.is_writable
+      and {{ for_changed_persons('records.global_person_id') }}
 
 ),
 

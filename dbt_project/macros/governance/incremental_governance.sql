@@ -1,0 +1,68 @@
+{#
+  Incremental governance. Every governance model but a few small aggregates depends only on the
+  records of one global person, plus inputs that are the same for everyone (the rules, reference
+  data, source systems, which legal entities and raw columns exist). So an incremental build
+  redoes only the persons int_governance__changed_persons lists: each person-keyed model deletes
+  their rows (pre-hook) and appends them rebuilt from inputs filtered to them. The list holds
+  every person whose records changed, moved between persons or appeared or vanished (old and new
+  ids, so retired ids are deleted), whose write-back echo changed, or whose recent-activity
+  signal flips as the as-of date moves; everyone when an input shared by all changed. It is
+  cleared by int_governance__build_state, the last model of a build, so a build that fails
+  half-way is redone in full for those persons next time. A change to the dbt project itself
+  rebuilds from scratch (aeglobal_pipeline/transform/assets.py passes --full-refresh).
+  tests/test_incremental_pipeline.py compares an incremental build with a full one.
+#}
+
+{% macro governance_version() -%}
+    {#- A fingerprint of every input of the governance models that is shared by all persons. -#}
+    md5(
+        {{ reference_version() }}
+        || '#' || coalesce((select string_agg(file || '=' || sha256, '|' order by file)
+                            from {{ source('rules', 'rule_files') }}), '')
+        || '#' || coalesce((select string_agg(cast(t as varchar), '|' order by cast(t as varchar))
+                            from {{ source('rules', 'identity_thresholds') }} as t), '')
+        || '#' || coalesce((select string_agg(distinct legal_entity, '|' order by legal_entity)
+                            from {{ ref('int_person_records') }}), '')
+        || '#' || coalesce((select string_agg(table_name || '.' || column_name, '|' order by table_name, column_name)
+                            from information_schema.columns where table_schema = 'raw'), '')
+    )
+{%- endmacro %}
+
+{% macro governance_as_of() -%}
+    {#- "Recent" activity is measured from the newest change extracted (not from the run date),
+        so a rerun over the same data scores the same. -#}
+    (select max(last_modified_at) from {{ ref('int_person_records') }} where not coalesce(is_deleted, false))
+{%- endmacro %}
+
+{% macro previous_build(identifier) -%}
+    {#- A governance table as the previous build left it (no ref: it is built later in this one). -#}
+    {{ return(adapter.get_relation(database=this.database, schema=this.schema, identifier=identifier)) }}
+{%- endmacro %}
+
+{% macro for_changed_persons(column) -%}
+    {#- A WHERE condition: on an incremental build, only the persons to redo. -#}
+    {%- set changed = ref('int_governance__changed_persons') -%}
+    {%- if is_incremental() -%}
+        {{ column }} in (select global_person_id from {{ changed }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro delete_changed_persons(also='') -%}
+    {#- The pre-hook of a person-keyed incremental model: drop the rows of the persons to redo. -#}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where global_person_id in (select global_person_id from {{ ref('int_governance__changed_persons') }})
+        {%- if also %} or ({{ also }}){% endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro field_values_of(records) -%}
+    {#- Each canonical field of each record in `records`, long form (int_governance__field_values). -#}
+    select
+        record_key, global_person_id, source, object, record_id, kind, connected_crm,
+        legal_entity, region, last_modified_at, is_writable,
+        unnest({{ governance_field_values(records) }}, recursive := true)
+    from {{ records }}
+{%- endmacro %}
