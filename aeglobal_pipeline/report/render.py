@@ -1,10 +1,10 @@
 """Render the steward report: one self-contained HTML page and one CSV file per section.
 
 The page has no external references (inline CSS and JS), so it opens offline from disk. It
-shows the capped items of each section (see `sections.cap`); the CSV files hold every item.
+shows the capped items of each section (see `sections`); the CSV files, written by DuckDB
+straight from the warehouse, hold every item.
 """
 
-import csv
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,13 +14,12 @@ import jinja2
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.config import aeglobal_home
-from aeglobal_pipeline.report import queries
 from aeglobal_pipeline.report.sections import (
     ITEMS_PER_ENTITY,
     MAX_ITEMS_PER_SECTION,
     Section,
-    build_sections,
     decided_pairs,
+    read_sections,
 )
 
 HTML_NAME = "steward_report.html"
@@ -69,43 +68,22 @@ def render_html(sections: list[Section], *, generated_at: datetime, model_versio
     )
 
 
-def _replace(path: Path, write) -> None:
-    """Write beside the target and rename, so a reader never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8", newline="") as handle:
-        write(handle)
-    os.replace(partial, path)
-
-
-def write_csv(section: Section, directory: Path) -> Path:
-    path = directory / section.csv_name
-
-    def write(handle) -> None:
-        writer = csv.DictWriter(handle, fieldnames=section.columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(item["csv"] for item in section.items)
-
-    _replace(path, write)
-    return path
-
-
-def write_files(sections: list[Section], directory: Path, model_version: str | None,
-                generated_at: datetime | None = None) -> ReportFiles:
+def write_report(directory: Path | None = None) -> ReportFiles:
+    """Read the warehouse (read-only), write the CSV files and then the page."""
+    directory = directory or reports_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    csv_paths = {section.key: write_csv(section, directory) for section in sections}
-    html = render_html(sections, generated_at=generated_at or datetime.now(UTC),
+    decided = decided_pairs()
+    with warehouse.connect(read_only=True) as con:
+        sections, model_version = read_sections(con, directory, decided)
+    html = render_html(sections, generated_at=datetime.now(UTC),
                        model_version=model_version)
     html_path = directory / HTML_NAME
-    _replace(html_path, lambda handle: handle.write(html))
-    return ReportFiles(html_path, csv_paths, sections, model_version)
-
-
-def write_report(directory: Path | None = None) -> ReportFiles:
-    """Read the warehouse (read-only) and write the page and the CSV files."""
-    with warehouse.connect(read_only=True) as con:
-        rows, model_version = queries.read_all(con)
-    sections = build_sections(rows, model_version, decided_pairs())
-    return write_files(sections, directory or reports_dir(), model_version)
+    partial = html_path.with_name(HTML_NAME + ".partial")
+    with partial.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(html)
+    os.replace(partial, html_path)  # a reader never sees half a page
+    return ReportFiles(html_path, {s.key: directory / s.csv_name for s in sections}, sections,
+                       model_version)
 
 
 def summary_markdown(files: ReportFiles) -> str:

@@ -1,51 +1,78 @@
 """The report's sections: items in impact order, the decision a steward can record, and caps.
 
-An item is a plain dict the template and the CSV writer both read. Every item carries
-`regions` and `legal_entities` (what the page filters on) and `commands`: (label, command line)
-pairs for `aeglobal steward decide` where a decision applies.
+DuckDB holds every item of a section (`queries`), writes the section's CSV file and hands
+Python only the items the page shows: the first ITEMS_PER_ENTITY per legal entity, at most
+MAX_ITEMS_PER_SECTION. An item on the page is a plain dict the template reads; every item
+carries `regions` and `legal_entities` (what the page filters on) and `commands`: (label,
+command line) pairs for `aeglobal steward decide` where a decision applies.
 """
 
 import json
-import shlex
-from collections import Counter
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC
+from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from aeglobal_pipeline.config import ConfigError
 from aeglobal_pipeline.identity.decisions import load_decisions
 from aeglobal_pipeline.identity.links import comparison_levels
 from aeglobal_pipeline.identity.model import MODEL_FILE, latest_model, models_dir
-from aeglobal_pipeline.report.queries import SectionRows
+from aeglobal_pipeline.report import queries
+from aeglobal_pipeline.report.sql import copy_csv, joined, load_decided, shown_rows
 
 # The page keeps every legal entity visible under a filter: up to this many items per entity
 # and section, and never more than MAX_ITEMS_PER_SECTION in all. The CSV files hold everything.
 ITEMS_PER_ENTITY = 150
 MAX_ITEMS_PER_SECTION = 600
-# Fields whose disagreement may mean two people were merged, so a cannot-link can be the answer.
-IDENTITY_FIELDS = ("given_name", "family_name", "email", "birthdate")
-CONTACT_FIELDS = ("phone", "mobile", "company")
+SECTIONS_AT_ONCE = 2
+LARGEST_FIRST = ("field_conflicts", "uncertain_matches")  # most of the work at any size
+
+Row = dict[str, Any]
+Decided = dict[tuple[str, str], str]  # (record key, record key) sorted → "must-link" | "cannot-link"
+CsvColumns = tuple[tuple[str, str], ...]  # (CSV header, SQL expression over the section's table)
+
+
+def _same(*names: str) -> CsvColumns:
+    return tuple((name, name) for name in names)
+
 
 _RECORD_COLUMNS = ("name", "email", "phone", "company", "country", "source")
-UNCERTAIN_COLUMNS = (
-    "record_key_a", "record_key_b", "match_probability", "match_weight", "currently",
-    "global_person_id_a", "global_person_id_b", "records_affected",
-    *(f"{c}_a" for c in _RECORD_COLUMNS), *(f"{c}_b" for c in _RECORD_COLUMNS),
-    "evidence", "must_link_command", "cannot_link_command",
+UNCERTAIN_CSV: CsvColumns = (
+    *_same("record_key_a", "record_key_b", "match_probability", "match_weight"),
+    ("currently", "CASE WHEN linked THEN 'one person' ELSE 'kept apart' END"),
+    *_same("global_person_id_a", "global_person_id_b", "records_affected"),
+    *_same(*(f"{c}_a" for c in _RECORD_COLUMNS), *(f"{c}_b" for c in _RECORD_COLUMNS)),
+    ("evidence", "evidence_text"),
+    *_same("must_link_command", "cannot_link_command"),
 )
-CLUSTER_COLUMNS = (
-    "global_person_id", "records", "sources", "distinct_family_names", "at_size_limit", "regions",
-    "legal_entities", "record_keys", "names", "weakest_link", "weakest_link_weight",
-    "cannot_link_command",
+CLUSTER_CSV: CsvColumns = (
+    *_same("global_person_id", "records", "sources"),
+    ("distinct_family_names", "family_names"),
+    ("at_size_limit", "CASE WHEN at_limit THEN 'True' ELSE 'False' END"),
+    *((name, joined(name)) for name in ("regions", "legal_entities", "record_keys", "names")),
+    ("weakest_link", "CASE WHEN coalesce(weakest_a, '') <> '' THEN weakest_a || ' ~ ' || weakest_b END"),
+    ("weakest_link_weight", "weakest_weight"),
+    ("cannot_link_command", "cannot_link_command"),
 )
-CONFLICT_COLUMNS = (
-    "global_person_id", "field", "winner_value", "winner_record_key", "loser_values",
-    "loser_record_keys", "rule", "detail", "regions", "legal_entities", "cannot_link_command",
+CONFLICT_CSV: CsvColumns = (
+    *_same("global_person_id", "field", "winner_value", "winner_record_key"),
+    *((name, joined(name)) for name in ("loser_values", "loser_record_keys")),
+    *_same("rule", "detail"),
+    *((name, joined(name)) for name in ("regions", "legal_entities")),
+    ("cannot_link_command", "cannot_link_command"),
 )
-GOVERNANCE_COLUMNS = ("finding_type", "source", "object", "region", "legal_entity", "subject",
-                      "record_count", "detail", "action")
-REJECT_COLUMNS = ("run_id", "source", "region", "legal_entity", "object", "record_id", "field",
-                  "old_value", "new_value", "rule", "status", "error", "at")
+GOVERNANCE_CSV: CsvColumns = _same("finding_type", "source", "object", "region", "legal_entity", "subject",
+                                   "record_count", "detail", "action")
+REJECT_CSV: CsvColumns = (
+    *_same("run_id", "source", "region", "legal_entity", "object", "record_id", "field", "old_value",
+           "new_value", "rule", "status", "error"),
+    ("at", "at_text"),
+)
 
 
 @dataclass
@@ -54,28 +81,15 @@ class Section:
     title: str
     order: str  # how items are ranked, shown in the page
     action: str  # what a steward does about an item
-    columns: tuple[str, ...]  # CSV columns, read from each item
-    items: list[dict[str, Any]] = field(default_factory=list)
+    columns: tuple[str, ...]  # CSV columns
+    total: int = 0  # items in the section (every one is in the CSV file)
+    shown: list[Row] = field(default_factory=list)  # the items on the page, impact order
     missing: str | None = None
     note: str | None = None
-    shown: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def csv_name(self) -> str:
         return f"steward_report_{self.key}.csv"
-
-    @property
-    def total(self) -> int:
-        return len(self.items)
-
-
-def decide_command(kind: str, record_a: str, record_b: str, why: str) -> str:
-    """The exact `aeglobal steward decide` line; the steward edits only the reason."""
-    return (f"aeglobal steward decide {kind} {shlex.quote(record_a)} {shlex.quote(record_b)} "
-            f'--by "$USER" --why {shlex.quote(why)}')
-
-
-Decided = dict[tuple[str, str], str]  # (record key, record key) sorted → "must-link" | "cannot-link"
 
 
 def decided_pairs() -> Decided:
@@ -88,29 +102,14 @@ def decided_pairs() -> Decided:
     return pairs | {(a, b): "cannot-link" for a, b, _ in decisions.cannot_links}
 
 
-def decision(label: str, kind: str, record_a: str, record_b: str, why: str,
-             decided: Decided) -> tuple[str, str]:
-    """(label, command) — or a note without a command when the pair is decided already."""
-    already = decided.get(tuple(sorted((record_a, record_b))))
-    if already:
-        return f"already decided: {already} in steward_decisions.yaml", ""
-    return label, decide_command(kind, record_a, record_b, why)
-
-
-def cap(items: list[dict[str, Any]], per_entity: int = ITEMS_PER_ENTITY,
-        max_items: int = MAX_ITEMS_PER_SECTION) -> list[dict[str, Any]]:
-    """The first items by impact, at most `per_entity` per (first) legal entity."""
-    taken: Counter[str] = Counter()
-    shown = []
-    for item in items:
-        entity = (item.get("legal_entities") or [""])[0]
-        if taken[entity] >= per_entity:
-            continue
-        taken[entity] += 1
-        shown.append(item)
-        if len(shown) >= max_items:
-            break
-    return shown
+def _decision(label: str, row: Row) -> list[tuple[str, str]]:
+    """[(label, command)] — a note without a command when the pair is decided already — or []
+    when no decision applies (no command column value)."""
+    if row["cannot_link_command"] is None:
+        return []
+    if row["decided"]:
+        return [(f"already decided: {row['decided']} in steward_decisions.yaml", "")]
+    return [(label, row["cannot_link_command"])]
 
 
 def comparison_labels(model_version: str | None) -> dict[tuple[str, int], str]:
@@ -136,228 +135,158 @@ def readable_evidence(evidence: str | None, labels: dict[tuple[str, int], str]) 
     ]
 
 
-def _join(values) -> str:
-    return " | ".join("" if v is None else str(v) for v in values or [])
-
-
-def _record(row: dict[str, Any], side: str) -> dict[str, Any]:
-    def get(column: str) -> Any:
-        return row.get(f"{column}_{side}")
-
+def _record(row: Row, side: str) -> Row:
     return {
         "key": row[f"record_key_{side}"],
-        "name": " ".join(v for v in (get("given_name"), get("family_name")) if v),
-        "email": get("email"), "phone": get("phone_e164"), "mobile": get("mobile_e164"),
-        "company": get("company"), "country": get("country_code"),
-        "source": f"{get('source') or '?'} {get('object') or ''}".strip(),
-        "region": get("region"), "legal_entity": get("legal_entity"),
-        "person": row.get(f"person_{side}"),
+        **{column: row[f"{column}_{side}"]
+           for column in ("name", "email", "phone", "mobile", "company", "country", "source", "region",
+                          "legal_entity")},
+        "person": row[f"global_person_id_{side}"],
     }
 
 
-def uncertain_section(data: SectionRows, labels: dict[tuple[str, int], str], decided: Decided) -> Section:
-    items, already = [], 0
-    for row in data.rows:
-        if tuple(sorted((row["record_key_a"], row["record_key_b"]))) in decided:
-            already += 1  # the next run applies the decision; nothing left to decide
-            continue
-        a, b = _record(row, "a"), _record(row, "b")
-        evidence = readable_evidence(row["evidence"], labels)
-        must = ("same person", decide_command("must-link", a["key"], b["key"], "same person: <reason>"))
-        cannot = ("different people",
-                  decide_command("cannot-link", a["key"], b["key"], "different people: <reason>"))
-        items.append({
-            "a": a, "b": b, "evidence": evidence, "linked": bool(row["linked"]),
-            "match_probability": row["match_probability"], "match_weight": row["match_weight"],
-            "records_affected": row["records_affected"],
-            "regions": sorted({r for r in (a["region"], b["region"]) if r}),
-            "legal_entities": sorted({e for e in (a["legal_entity"], b["legal_entity"]) if e}),
-            # The likelier correction first: a kept-apart pair may be one person, and vice versa.
-            "commands": [cannot, must] if row["linked"] else [must, cannot],
-            "csv": {
-                "record_key_a": a["key"], "record_key_b": b["key"],
-                "match_probability": row["match_probability"], "match_weight": row["match_weight"],
-                "currently": "one person" if row["linked"] else "kept apart",
-                "global_person_id_a": a["person"], "global_person_id_b": b["person"],
-                "records_affected": row["records_affected"],
-                **{f"{k}_a": a[k] for k in _RECORD_COLUMNS},
-                **{f"{k}_b": b[k] for k in _RECORD_COLUMNS},
-                "evidence": "; ".join(f"{e['comparison']}: {e['level']} ({e['match_weight']:+.2f})"
-                                      for e in evidence),
-                "must_link_command": must[1], "cannot_link_command": cannot[1],
-            },
-        })
-    return Section(
+def uncertain_item(row: Row, labels: dict[tuple[str, int], str]) -> Row:
+    a, b = _record(row, "a"), _record(row, "b")
+    must = ("same person", row["must_link_command"])
+    cannot = ("different people", row["cannot_link_command"])
+    return {
+        "a": a, "b": b, "evidence": readable_evidence(row["evidence_json"], labels),
+        "linked": bool(row["linked"]),
+        "match_probability": row["match_probability"], "match_weight": row["match_weight"],
+        "records_affected": row["records_affected"],
+        "regions": sorted({r for r in (a["region"], b["region"]) if r}),
+        "legal_entities": sorted({e for e in (a["legal_entity"], b["legal_entity"]) if e}),
+        # The likelier correction first: a kept-apart pair may be one person, and vice versa.
+        "commands": [cannot, must] if row["linked"] else [must, cannot],
+    }
+
+
+def cluster_item(row: Row) -> Row:
+    return {**row, "members": list(zip(row["record_keys"], row["names"], strict=True)),
+            "commands": _decision("split at the weakest link", row)}
+
+
+def conflict_item(row: Row) -> Row:
+    losers = list(zip(row["loser_record_keys"] or [], row["loser_values"] or [], strict=False))
+    return {**row, "losers": losers, "commands": _decision("if these are different people", row)}
+
+
+def single_scope_item(row: Row) -> Row:
+    """A governance finding or a reject: one source, so one region and one legal entity."""
+    return {**row, "commands": [],
+            "regions": [row["region"]] if row["region"] else [],
+            "legal_entities": [row["legal_entity"]] if row["legal_entity"] else []}
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    title: str
+    order: str
+    action: str
+    csv: CsvColumns
+    create: Callable[..., queries.SectionTable]  # (con, tables, labels) → the section's table
+    item: Callable[..., Row]  # (shown row, labels) → page item
+    note: Callable[[dict[str, Any]], str | None] = lambda context: None
+
+
+def _rejects_note(context: dict[str, Any]) -> str | None:
+    run_id = context.get("run_id")
+    return (f"Applied write-back run {run_id}, finished "
+            f"{context['finished_at'].astimezone(UTC):%Y-%m-%d %H:%M} UTC." if run_id else None)
+
+
+SPECS = (
+    SectionSpec(
         "uncertain_matches", "Uncertain matches",
         "most records affected by the decision first, then the likeliest match",
         "Compare the two records and the evidence; record a must-link or a cannot-link.",
-        UNCERTAIN_COLUMNS,
-        items, data.missing,
-        note=(f"Left out: {already} already decided in steward_decisions.yaml." if already else None),
-    )
-
-
-def large_cluster_section(data: SectionRows, decided: Decided) -> Section:
-    limit = data.context.get("max_cluster_size")
-    items = []
-    for row in data.rows:
-        members = list(zip(row["record_keys"], row["names"], strict=True))
-        commands = []
-        if row["weakest_a"]:
-            commands.append(decision("split at the weakest link", "cannot-link", row["weakest_a"],
-                                     row["weakest_b"], "different people: <reason>", decided))
-        at_limit = limit is not None and row["records"] >= limit
-        items.append({
-            **row, "members": members, "at_limit": at_limit, "commands": commands,
-            "csv": {
-                "global_person_id": row["global_person_id"], "records": row["records"],
-                "sources": row["sources"], "distinct_family_names": row["family_names"],
-                "at_size_limit": at_limit, "regions": _join(row["regions"]),
-                "legal_entities": _join(row["legal_entities"]),
-                "record_keys": _join(row["record_keys"]), "names": _join(row["names"]),
-                "weakest_link": f"{row['weakest_a']} ~ {row['weakest_b']}" if row["weakest_a"] else "",
-                "weakest_link_weight": row["weakest_weight"],
-                "cannot_link_command": commands[0][1] if commands else "",
-            },
-        })
-    minimum = data.context.get("min_records")
-    return Section(
+        UNCERTAIN_CSV, queries.uncertain_matches, uncertain_item,
+        lambda c: (f"Left out: {c['already_decided']} already decided in steward_decisions.yaml."
+                   if c.get("already_decided") else None),
+    ),
+    SectionSpec(
         "large_clusters", "Largest clusters",
         "most records first, then most distinct family names",
         "Check the members are one person; if not, cut at the weakest link with a cannot-link.",
-        CLUSTER_COLUMNS,
-        items, data.missing,
-        note=(f"Persons with at least {minimum} records; matching.yaml caps a cluster at {limit}."
-              if minimum else None),
-    )
-
-
-def _conflict_item(row: dict[str, Any], commands: list[tuple[str, str]]) -> dict[str, Any]:
-    losers = list(zip(row["loser_record_keys"] or [], row["loser_values"] or [], strict=False))
-    return {
-        **row, "losers": losers, "commands": commands,
-        "regions": row["regions"] or [], "legal_entities": row["legal_entities"] or [],
-        "csv": {
-            "global_person_id": row["global_person_id"], "field": row["field"],
-            "winner_value": row["winner_value"], "winner_record_key": row["winner_record_key"],
-            "loser_values": _join(row["loser_values"]),
-            "loser_record_keys": _join(row["loser_record_keys"]),
-            "rule": row["rule"], "detail": row["detail"] or "",
-            "regions": _join(row["regions"]), "legal_entities": _join(row["legal_entities"]),
-            "cannot_link_command": commands[0][1] if commands else "",
-        },
-    }
-
-
-def _first_loser_command(row: dict[str, Any], why: str, decided: Decided) -> list[tuple[str, str]]:
-    losers = row["loser_record_keys"] or []
-    if not losers or not row["winner_record_key"]:
-        return []
-    return [decision("if these are different people", "cannot-link", row["winner_record_key"],
-                     losers[0], why, decided)]
-
-
-def field_conflict_section(data: SectionRows, decided: Decided) -> Section:
-    def rank(row: dict[str, Any]) -> tuple:
-        field_rank = (0 if row["field"] in IDENTITY_FIELDS else 1 if row["field"] in CONTACT_FIELDS
-                      else 2)
-        return field_rank, -len(row["loser_record_keys"] or []), row["global_person_id"], row["field"]
-
-    items = []
-    for row in sorted(data.rows, key=rank):
-        commands = (_first_loser_command(row, f"different people: {row['field']} differs", decided)
-                    if row["field"] in IDENTITY_FIELDS else [])
-        items.append(_conflict_item(row, commands))
-    return Section(
+        CLUSTER_CSV, lambda con, tables, _: queries.large_clusters(con, tables),
+        lambda row, _: cluster_item(row),
+        lambda c: (f"Persons with at least {c['min_records']} records; matching.yaml caps a cluster at "
+                   f"{c['max_cluster_size']}." if c.get("min_records") else None),
+    ),
+    SectionSpec(
         "field_conflicts", "Field conflicts",
         "names and e-mail first (they may mean a wrong merge), then the most losing records",
         "Check the winner; fix the value in its source or change identity_rules/precedence.yaml. "
         "Different names or e-mails may be two people: record a cannot-link.",
-        CONFLICT_COLUMNS,
-        items, data.missing,
-    )
-
-
-def consent_section(data: SectionRows, decided: Decided) -> Section:
-    def rank(row: dict[str, Any]) -> tuple:
-        return (row["detail"] is None, -len(row["legal_entities"] or []),
-                -len(row["loser_record_keys"] or []), row["global_person_id"], row["field"])
-
-    items = [
-        _conflict_item(row, _first_loser_command(row, "different people: a wrong link spreads consent",
-                                                 decided))
-        for row in sorted(data.rows, key=rank)
-    ]
-    return Section(
+        CONFLICT_CSV, lambda con, tables, _: queries.conflicts(con, tables, "field_disagreement"),
+        lambda row, _: conflict_item(row),
+    ),
+    SectionSpec(
         "consent_disagreements", "Consent disagreements",
         "possible re-subscriptions first, then persons spanning most legal entities",
         "The opt-out wins (most restrictive); confirm a re-subscription in the source system. "
         "If the records are two people, record a cannot-link so the opt-out stops spreading.",
-        CONFLICT_COLUMNS,
-        items, data.missing,
-    )
-
-
-GOVERNANCE_ACTIONS = {
-    "unmapped_status": "map it in identity_rules/lifecycle.yaml (status_map.{region}.{object})",
-    "undeclared_field": "declare it in identity_rules/field_dictionary.yaml or drop it at the source",
-    "retention_exceeded": "review these persons for deletion (consent.yaml retention)",
-}
-
-
-def governance_section(data: SectionRows) -> Section:
-    items = []
-    for row in data.rows:
-        action = GOVERNANCE_ACTIONS.get(row["finding_type"], "review").format(
-            region=row["region"], object=row["object"])
-        items.append({
-            **row, "action": action, "commands": [],
-            "regions": [row["region"]] if row["region"] else [],
-            "legal_entities": [row["legal_entity"]] if row["legal_entity"] else [],
-            "csv": {k: row[k] for k in GOVERNANCE_COLUMNS[:-1]} | {"action": action},
-        })
-    return Section(
+        CONFLICT_CSV, lambda con, tables, _: queries.conflicts(con, tables, "consent_disagreement"),
+        lambda row, _: conflict_item(row),
+    ),
+    SectionSpec(
         "governance_findings", "Unmapped statuses and undeclared fields",
         "unmapped statuses, then undeclared regional fields, then retention; most records first",
         "Change the rules file named in each row; the next run picks it up.",
-        GOVERNANCE_COLUMNS,
-        items, data.missing,
-    )
-
-
-def rejects_section(data: SectionRows) -> Section:
-    items = []
-    for row in data.rows:
-        items.append({
-            **row, "commands": [],
-            "regions": [row["region"]] if row["region"] else [],
-            "legal_entities": [row["legal_entity"]] if row["legal_entity"] else [],
-            "csv": {k: row[k] for k in REJECT_COLUMNS},
-        })
-    run_id = data.context.get("run_id")
-    return Section(
+        GOVERNANCE_CSV, lambda con, tables, _: queries.governance_findings(con, tables),
+        lambda row, _: single_scope_item(row),
+    ),
+    SectionSpec(
         "writeback_rejects", "Write-back rejects of the last run",
         "the most frequent error first",
         "Fix the record or the validation rule in the target org; the next run writes it again.",
-        REJECT_COLUMNS,
-        items, data.missing,
-        note=(f"Applied write-back run {run_id}, finished "
-              f"{data.context['finished_at'].astimezone(UTC):%Y-%m-%d %H:%M} UTC." if run_id else None),
-    )
+        REJECT_CSV, lambda con, tables, _: queries.writeback_rejects(con, tables),
+        lambda row, _: single_scope_item(row), _rejects_note,
+    ),
+)
 
 
-def build_sections(rows: dict[str, SectionRows], model_version: str | None,
-                   decided: Decided | None = None) -> list[Section]:
-    """All sections in page order, each capped for the page."""
-    decided = decided or {}
-    sections = [
-        uncertain_section(rows["uncertain_matches"], comparison_labels(model_version), decided),
-        large_cluster_section(rows["large_clusters"], decided),
-        field_conflict_section(rows["field_conflicts"], decided),
-        consent_section(rows["consent_disagreements"], decided),
-        governance_section(rows["governance_findings"]),
-        rejects_section(rows["writeback_rejects"]),
-    ]
-    for section in sections:
-        section.shown = cap(section.items)
-    return sections
+def _write_csv(con: duckdb.DuckDBPyConnection, spec: SectionSpec, table: str | None, path: Path) -> int:
+    """The section's CSV file, written beside the target and renamed (a reader never sees half
+    a file); a section without data gets the header alone, so links in the page still open."""
+    partial = path.with_name(path.name + ".partial")
+    total = 0
+    if table is None:
+        partial.write_bytes((",".join(name for name, _ in spec.csv) + "\r\n").encode("utf-8"))
+    else:
+        total = copy_csv(con, table, list(spec.csv), partial)
+    os.replace(partial, path)
+    return total
+
+
+def _read_section(con: duckdb.DuckDBPyConnection, spec: SectionSpec, tables: set[str],
+                  labels: dict[tuple[str, int], str], decided: Decided, directory: Path) -> Section:
+    # A cursor of its own (temporary tables belong to one connection), so sections run side by side.
+    with con.cursor() as cursor:
+        load_decided(cursor, decided)
+        data = spec.create(cursor, tables, labels)
+        section = Section(spec.key, spec.title, spec.order, spec.action,
+                          tuple(name for name, _ in spec.csv), missing=data.missing)
+        section.total = _write_csv(cursor, spec, data.table, directory / section.csv_name)
+        if data.table is not None:
+            rows = shown_rows(cursor, data.table, ITEMS_PER_ENTITY, MAX_ITEMS_PER_SECTION)
+            section.shown = [spec.item(row, labels) for row in rows]
+            section.note = spec.note(data.context)
+    return section
+
+
+def read_sections(con: duckdb.DuckDBPyConnection, directory: Path,
+                  decided: Decided) -> tuple[list[Section], str | None]:
+    """Every section in page order, its CSV file written to `directory`, and the model version
+    the links came from. Two sections at a time: DuckDB leaves a core idle in parts of a query
+    (final merges, ordered writes), which the other section's query then uses."""
+    tables = queries.existing_tables(con)
+    model_version = queries.model_version_of_links(con, tables)
+    labels = comparison_labels(model_version)
+    with ThreadPoolExecutor(max_workers=SECTIONS_AT_ONCE) as pool:
+        # The largest sections first, so the two workers finish at about the same time.
+        futures = {spec.key: pool.submit(_read_section, con, spec, tables, labels, decided, directory)
+                   for spec in sorted(SPECS, key=lambda spec: spec.key not in LARGEST_FIRST)}
+        sections = [futures[spec.key].result() for spec in SPECS]
+    return sections, model_version

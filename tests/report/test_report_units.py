@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shlex
 from pathlib import Path
 
 import dagster as dg
@@ -14,12 +13,7 @@ from report_helpers import EMEA, NA, add_field_conflicts, build_warehouse
 from aeglobal_pipeline.identity.links import comparison_levels
 from aeglobal_pipeline.report import write_report
 from aeglobal_pipeline.report.render import summary_markdown
-from aeglobal_pipeline.report.sections import (
-    ITEMS_PER_ENTITY,
-    cap,
-    decide_command,
-    readable_evidence,
-)
+from aeglobal_pipeline.report.sections import ITEMS_PER_ENTITY, readable_evidence
 
 SECTIONS = ("uncertain_matches", "large_clusters", "field_conflicts", "consent_disagreements",
             "governance_findings", "writeback_rejects")
@@ -53,32 +47,47 @@ def test_every_section_reads_its_items_in_impact_order(home):
         "uncertain_matches": 1, "large_clusters": 1, "field_conflicts": 2,
         "consent_disagreements": 2, "governance_findings": 3, "writeback_rejects": 3,
     }
-    [pair] = sections["uncertain_matches"].items
+    [pair] = sections["uncertain_matches"].shown
     assert (pair["a"]["name"], pair["b"]["name"]) == ("Anna Schmidt", "Ann Smith")
     assert pair["regions"] == ["EMEA", "NA"] and pair["legal_entities"] == [EMEA, NA]
     assert pair["records_affected"] == 5 and not pair["linked"]
     # Kept apart, so "same person" is the first decision offered.
     assert [label for label, _ in pair["commands"]] == ["same person", "different people"]
+    # The CSV files hold the same items, in the same order, with the same commands.
+    for key, section in sections.items():
+        assert len(_csv_rows(files.csv[key])) == section.total, key
+    [pair_row] = _csv_rows(files.csv["uncertain_matches"])
+    assert [pair_row["must_link_command"], pair_row["cannot_link_command"]] == [
+        command for _, command in pair["commands"]]
+    assert pair_row["currently"] == "kept apart" and pair_row["records_affected"] == "5"
+    assert pair_row["evidence"] == "name: level 6 (+5.10); email: level 0 (-2.25)"
+    [cluster_row] = _csv_rows(files.csv["large_clusters"])
+    assert cluster_row["at_size_limit"] == "True"
+    assert cluster_row["record_keys"].split(" | ") == sorted(
+        ["crm_emea:Lead:L1", "ae_emea:Prospect:P1", "crm_emea:Contact:C1", "crm_emea:Contact:C2"])
+    # Times as Python prints them (in the session's time zone), as the Python CSV writer did.
+    at = next(i["at"] for i in sections["writeback_rejects"].shown)
+    assert {r["at"] for r in _csv_rows(files.csv["writeback_rejects"])} == {str(at)}
 
-    [cluster] = sections["large_clusters"].items
+    [cluster] = sections["large_clusters"].shown
     assert cluster["records"] == 4 and cluster["at_limit"]
     # The weakest accepted link inside the cluster is where a cannot-link cuts.
     assert "crm_emea:Contact:C1 crm_emea:Contact:C2" in cluster["commands"][0][1]
 
     # Names before phones; a possible re-subscription before a plain consent disagreement.
-    assert [i["field"] for i in sections["field_conflicts"].items] == ["given_name", "phone"]
-    assert sections["field_conflicts"].items[1]["commands"] == []  # phones differ for one person
-    assert [i["field"] for i in sections["consent_disagreements"].items] == ["phone_opt_out", "email_opt_out"]
+    assert [i["field"] for i in sections["field_conflicts"].shown] == ["given_name", "phone"]
+    assert sections["field_conflicts"].shown[1]["commands"] == []  # phones differ for one person
+    assert [i["field"] for i in sections["consent_disagreements"].shown] == ["phone_opt_out", "email_opt_out"]
     # Unmapped statuses first, then undeclared fields by records.
-    assert [(i["finding_type"], i["record_count"]) for i in sections["governance_findings"].items] == [
+    assert [(i["finding_type"], i["record_count"]) for i in sections["governance_findings"].shown] == [
         ("unmapped_status", 3), ("undeclared_field", 40), ("undeclared_field", 10)]
-    assert "lifecycle.yaml (status_map.NA.Lead)" in sections["governance_findings"].items[0]["action"]
+    assert "lifecycle.yaml (status_map.NA.Lead)" in sections["governance_findings"].shown[0]["action"]
 
     # Only the latest applied run's rejected and failed writes; the dry run after it is no apply.
     rejects = sections["writeback_rejects"]
-    assert {(i["run_id"], i["record_id"], i["status"]) for i in rejects.items} == {
+    assert {(i["run_id"], i["record_id"], i["status"]) for i in rejects.shown} == {
         ("wb-last", "N1", "rejected"), ("wb-last", "N2", "rejected"), ("wb-last", "N3", "failed")}
-    assert rejects.items[0]["error"].startswith("FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    assert rejects.shown[0]["error"].startswith("FIELD_CUSTOM_VALIDATION_EXCEPTION")
     assert "wb-last" in rejects.note
 
 
@@ -86,7 +95,7 @@ def test_missing_tables_are_reported_per_section_not_raised(home):
     build_warehouse(home, identity=False, marts=False, writeback=False)
     files = write_report()
     sections = _sections(files)
-    assert all(s.missing and not s.items for s in files.sections)
+    assert all(s.missing and s.total == 0 and not s.shown for s in files.sections)
     assert "identity.person_links" in sections["uncertain_matches"].missing
     assert "writeback.changes_log" in sections["writeback_rejects"].missing
     html = files.html.read_text(encoding="utf-8")
@@ -102,7 +111,7 @@ def test_a_dry_run_alone_leaves_the_rejects_section_explaining_why(home):
     with duckdb.connect(str(path)) as con:
         con.execute("DELETE FROM writeback.runs WHERE kind = 'apply'")
     section = _sections(write_report())["writeback_rejects"]
-    assert section.items == [] and "no applied write-back yet" in section.missing
+    assert section.shown == [] and section.total == 0 and "no applied write-back yet" in section.missing
 
 
 def test_pairs_already_decided_ask_for_no_second_decision(home, tmp_path_factory, monkeypatch):
@@ -117,12 +126,15 @@ def test_pairs_already_decided_ask_for_no_second_decision(home, tmp_path_factory
     )
     monkeypatch.setenv("AEGLOBAL_RULES", str(rules))
     build_warehouse(home)
-    sections = _sections(write_report())
-    assert sections["uncertain_matches"].items == []
+    files = write_report()
+    sections = _sections(files)
+    assert sections["uncertain_matches"].shown == [] and sections["uncertain_matches"].total == 0
+    assert _csv_rows(files.csv["uncertain_matches"]) == []
     assert "Left out: 1 already decided" in sections["uncertain_matches"].note
-    given_name = next(i for i in sections["field_conflicts"].items if i["field"] == "given_name")
+    given_name = next(i for i in sections["field_conflicts"].shown if i["field"] == "given_name")
     assert given_name["commands"] == [("already decided: cannot-link in steward_decisions.yaml", "")]
-    assert given_name["csv"]["cannot_link_command"] == ""
+    [row] = [r for r in _csv_rows(files.csv["field_conflicts"]) if r["field"] == "given_name"]
+    assert row["cannot_link_command"] == ""
 
 
 def test_ten_thousand_conflicts_are_capped_per_legal_entity_and_all_kept_in_the_csv(home):
@@ -142,22 +154,6 @@ def test_ten_thousand_conflicts_are_capped_per_legal_entity_and_all_kept_in_the_
     rows = _csv_rows(files.csv["field_conflicts"])
     assert len(rows) == 10_002
     assert rows[0]["field"] == "given_name" and rows[0]["cannot_link_command"].startswith("aeglobal steward")
-
-
-def test_cap_keeps_impact_order_and_a_hard_limit():
-    items = [{"legal_entities": [e], "n": n} for n, e in enumerate("AAAABBC")]
-    assert [i["n"] for i in cap(items, per_entity=2, max_items=10)] == [0, 1, 4, 5, 6]
-    assert [i["n"] for i in cap(items, per_entity=2, max_items=3)] == [0, 1, 4]
-    assert cap([{"legal_entities": []}], per_entity=1) == [{"legal_entities": []}]
-
-
-def test_decide_commands_survive_the_shell_whatever_the_record_key():
-    odd = "crm_emea:Lead:00Q 'x'$(rm)"
-    command = decide_command("cannot-link", odd, "ae_emea:Prospect:1", "different people: <reason>")
-    words = shlex.split(command)
-    assert words[:5] == ["aeglobal", "steward", "decide", "cannot-link", odd]
-    assert words[5] == "ae_emea:Prospect:1"
-    assert words[6:] == ["--by", "$USER", "--why", "different people: <reason>"]
 
 
 def test_evidence_reads_as_the_model_levels():
