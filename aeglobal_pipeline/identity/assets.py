@@ -30,6 +30,10 @@ class PersonLinksConfig(dg.Config):
     full_refresh: bool = False  # score every blocked pair, not only those touching changed records
 
 
+class GlobalPersonMapConfig(dg.Config):
+    full_refresh: bool = False  # re-cluster every record, not only the components that changed
+
+
 def _table(rows: list[tuple], header: tuple[str, ...]) -> dg.MetadataValue:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
@@ -76,7 +80,8 @@ def person_links(context: dg.AssetExecutionContext, config: PersonLinksConfig) -
     scoring = summary.scoring
     context.log.info(
         f"scoring: {scoring['mode']} ({scoring['reason']}); {scoring['changed']:,} of "
-        f"{scoring['records']:,} records changed, {scoring['kept_pairs']:,} pairs kept"
+        f"{scoring['records']:,} records changed, {scoring['neighbours']:,} unchanged records loaded "
+        f"to pair with them, {scoring['kept_pairs']:,} pairs kept"
     )
     return dg.MaterializeResult(
         metadata={
@@ -87,6 +92,7 @@ def person_links(context: dg.AssetExecutionContext, config: PersonLinksConfig) -
             "scoring_reason": scoring["reason"],
             "records_changed": scoring["changed"],
             "pairs_kept_from_previous_run": scoring["kept_pairs"],
+            "unchanged_records_loaded": scoring["neighbours"],
             "pairs_by_decision": _table(sorted(summary.pairs.items()), ("decision", "pairs")),
             "deterministic_links": _table(sorted(summary.deterministic.items()), ("kind", "links")),
             "seconds": summary.seconds,
@@ -102,9 +108,15 @@ def person_links(context: dg.AssetExecutionContext, config: PersonLinksConfig) -
     kinds=KINDS,
     pool=WAREHOUSE_POOL,
 )
-def global_person_map(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def global_person_map(
+    context: dg.AssetExecutionContext, config: GlobalPersonMapConfig
+) -> dg.MaterializeResult:
     """Record → stable global_person_id, with merges and splits recorded in the lineage table."""
-    summary = resolve.map_step(context.run.run_id)
+    summary = resolve.map_step(context.run.run_id, full_refresh=config.full_refresh)
+    context.log.info(
+        f"clustering: {summary.mode} ({summary.reason}); {summary.records_reclustered:,} of "
+        f"{summary.records:,} records re-clustered"
+    )
     with warehouse.connect(read_only=True) as con:
         preview = con.execute(
             f"""SELECT source, object, count(*) AS records, count(DISTINCT global_person_id) AS persons
@@ -114,6 +126,9 @@ def global_person_map(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         metadata={
             "dagster/row_count": summary.records,
             "model_version": summary.model_version or "",
+            "clustering_mode": summary.mode,
+            "clustering_reason": summary.reason,
+            "records_reclustered": summary.records_reclustered,
             "global_persons": summary.clusters,
             "largest_cluster": summary.largest_cluster,
             "cluster_size_histogram": _table(list(summary.cluster_sizes.items()), ("records", "persons")),
@@ -151,10 +166,15 @@ def every_record_mapped_once() -> dg.AssetCheckResult:
 def _decision_violations(kind: str) -> tuple[int, list[str]]:
     decisions = load_decisions()
     pairs = decisions.cannot_links if kind == "cannot_link" else decisions.must_links
+    named = sorted({key for a, b, _ in pairs for key in (a, b)})
     with warehouse.connect(read_only=True) as con:
         ids = dict(
-            con.execute(f"SELECT record_key, global_person_id FROM {stable_ids.MAP_TABLE}").fetchall()  # noqa: S608
-        )
+            con.execute(
+                f"""SELECT record_key, global_person_id FROM {stable_ids.MAP_TABLE}
+                    WHERE record_key IN (SELECT unnest(?::VARCHAR[]))""",  # noqa: S608 - keys are bound
+                [named],
+            ).fetchall()
+        ) if named else {}
     bad = []
     for a, b, index in pairs:
         if a not in ids or b not in ids:

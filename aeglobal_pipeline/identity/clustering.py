@@ -11,6 +11,11 @@ cannot-link pair together or exceed the size cap. For a component without a viol
 the result is exactly its connected component; where a constraint bites, the edges left out are
 the weakest ones that separate the two sides. Union-find in Python over edge lists: the edge list
 is near-linear in the records (blocking), so this runs at a million records.
+
+Kruskal never looks across a connected component of the edge graph (edges plus must-links), so
+clustering one component alone gives exactly what clustering everything gives for it. The result
+names each record's component (clusters joined by the edges cut) and counts edges per component,
+which lets an incremental run re-cluster only the components a change touched (`map_scope`).
 """
 
 from __future__ import annotations
@@ -23,18 +28,32 @@ DETERMINISTIC_WEIGHT = 1.0e6
 
 
 @dataclass
+class ComponentStats:
+    """One connected component of the edge graph with more than one record."""
+
+    records: int = 0
+    edges_used: int = 0
+    edges_cut_cannot_link: int = 0
+    edges_cut_size: int = 0
+
+
+@dataclass
 class ClusteringResult:
     cluster_of: dict[str, str]  # record key → cluster key (smallest record key in the cluster)
     edges_used: int
     edges_cut_cannot_link: int
     edges_cut_size: int
     sizes: dict[str, int] = field(default_factory=dict)
+    # record key → component key (smallest record key in it), for records not alone in theirs
+    component_of: dict[str, str] = field(default_factory=dict)
+    components: dict[str, ComponentStats] = field(default_factory=dict)
 
 
 class _UnionFind:
     def __init__(self, keys: Iterable[str]) -> None:
         self.parent = {k: k for k in keys}
         self.size = dict.fromkeys(self.parent, 1)
+        self.edges: dict[str, int] = {}  # root → model/deterministic edges that built it
         self.forbidden: dict[str, set[str]] = {}  # root → records it must never join
 
     def find(self, x: str) -> str:
@@ -57,6 +76,8 @@ class _UnionFind:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
+        if rb in self.edges:
+            self.edges[ra] = self.edges.get(ra, 0) + self.edges.pop(rb)
         if rb in self.forbidden:
             self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
         return ra
@@ -95,19 +116,21 @@ def cluster_records(
         ((w, a, b) for a, b, w in edges if a in known and b in known and a != b),
         key=lambda e: (-e[0], e[1], e[2]),
     )
-    used = cut_cannot = cut_size = 0
+    used = 0
+    cut: list[tuple[str, str, bool]] = []  # (a, b, for a cannot-link) of every edge left out
     for weight, a, b in ordered:
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:
             continue
         if uf.forbidden and uf.conflicts(ra, rb):
-            cut_cannot += 1
+            cut.append((a, b, True))
             continue
         # The cap applies to model edges; a deterministic link is never cut for size.
         if weight < DETERMINISTIC_WEIGHT and uf.size[ra] + uf.size[rb] > max_cluster_size:
-            cut_size += 1
+            cut.append((a, b, False))
             continue
-        uf.union(ra, rb)
+        root = uf.union(ra, rb)
+        uf.edges[root] = uf.edges.get(root, 0) + 1
         used += 1
 
     smallest: dict[str, str] = {}
@@ -119,13 +142,39 @@ def cluster_records(
     sizes: dict[str, int] = {}
     for cluster in cluster_of.values():
         sizes[cluster] = sizes.get(cluster, 0) + 1
-    return ClusteringResult(cluster_of, used, cut_cannot, cut_size, sizes)
+    cut_cannot = sum(1 for _, _, cannot in cut if cannot)
+    result = ClusteringResult(cluster_of, used, cut_cannot, len(cut) - cut_cannot, sizes)
+    _components(result, uf, smallest, cut)
+    return result
 
 
-def size_histogram(sizes: Iterable[int]) -> dict[str, int]:
-    """Cluster counts by size bucket: 1, 2, 3, 4, 5-9, 10-19, 20+."""
-    buckets = {"1": 0, "2": 0, "3": 0, "4": 0, "5-9": 0, "10-19": 0, "20+": 0}
-    for n in sizes:
-        key = str(n) if n <= 4 else "5-9" if n < 10 else "10-19" if n < 20 else "20+"
-        buckets[key] += 1
-    return buckets
+def _components(result: ClusteringResult, uf: _UnionFind, smallest: dict[str, str],
+                cut: list[tuple[str, str, bool]]) -> None:
+    """Components of the edge graph: the clusters, joined by the edges left out of them."""
+    joined = _UnionFind({result.cluster_of[key] for a, b, _ in cut for key in (a, b)})
+    for a, b, _ in cut:
+        ra, rb = joined.find(result.cluster_of[a]), joined.find(result.cluster_of[b])
+        if ra != rb:
+            joined.parent[max(ra, rb)] = min(ra, rb)  # the root stays the smallest cluster key
+
+    def component(cluster: str) -> str:
+        return joined.find(cluster) if cluster in joined.parent else cluster
+
+    stats = result.components
+    for cluster, size in result.sizes.items():
+        if size > 1 or cluster in joined.parent:
+            entry = stats.setdefault(component(cluster), ComponentStats())
+            entry.records += size
+    for root, edges in uf.edges.items():
+        stats[component(smallest[root])].edges_used += edges
+    for a, _, cannot in cut:
+        entry = stats[component(result.cluster_of[a])]
+        if cannot:
+            entry.edges_cut_cannot_link += 1
+        else:
+            entry.edges_cut_size += 1
+    result.component_of = {
+        key: component(cluster) for key, cluster in result.cluster_of.items()
+        if result.sizes[cluster] > 1 or cluster in joined.parent
+    }
+

@@ -3,9 +3,16 @@
 Splink leaves `__splink__*` tables in whatever database it runs on, so identity resolution never
 runs on the warehouse: the records are read once (Arrow), matched in memory, and only results
 are written back. The feature columns are what matching.yaml may refer to.
+
+The features are a function of FEATURE_INPUTS (and nicknames.yaml) only: `features_fingerprint`
+names that function, and an incremental run derives features for changed records alone and
+keeps everyone else's in identity.record_features.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 import duckdb
 import pyarrow as pa
@@ -16,6 +23,7 @@ from aeglobal_pipeline.warehouse import duckdb_config
 SOURCE_TABLE = "intermediate.int_person_records"
 FEATURES_TABLE = "person_features"
 RECORDS_TABLE = "person_records"
+STORED_FEATURES_TABLE = "identity.record_features"  # every record's features, as of the last links run
 
 # Columns read from the warehouse (the int_person_records contract).
 RECORD_COLUMNS = (
@@ -24,6 +32,15 @@ RECORD_COLUMNS = (
     "city", "postal_code", "birthdate", "country_code", "converted_contact_key", "crm_lead_key",
     "crm_contact_key", "written_global_person_id", "created_at", "is_deleted",
 )  # fmt: skip
+# The record columns FEATURES_SQL reads: the links step loads only these, so a feature reading
+# any other column fails loudly instead of escaping the change detection built on them.
+FEATURE_INPUTS = (
+    "record_key", "source", "object", "given_name_norm", "family_name_norm", "email_norm",
+    "is_role_mailbox", "is_free_mail", "phone_e164", "mobile_e164", "company_norm", "street", "city",
+    "postal_code", "birthdate", "country_code",
+)  # fmt: skip
+# A record's features change only when this hash of its inputs does (a DuckDB hash: UBIGINT).
+INPUTS_HASH_SQL = f"hash({', '.join(FEATURE_INPUTS[1:])})"
 
 # Table names are module constants; no value from the data is interpolated.
 FEATURES_SQL = f"""
@@ -86,21 +103,31 @@ FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
 
 
-def read_records(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The contract columns of int_person_records, as Arrow (for copying into memory)."""
-    columns = ", ".join(RECORD_COLUMNS)
-    return con.sql(f"SELECT {columns} FROM {SOURCE_TABLE} ORDER BY record_key").to_arrow_table()  # noqa: S608 - constants
+def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECORD_COLUMNS,
+                 where: str = "") -> pa.Table:
+    """Columns of int_person_records (the contract ones by default), as Arrow for copying into
+    memory; `where` is a constant SQL condition (no data in it)."""
+    return con.sql(
+        f"SELECT {', '.join(columns)} FROM {SOURCE_TABLE} {where} ORDER BY record_key"  # noqa: S608 - constants
+    ).to_arrow_table()
 
 
-def load_records(memory: duckdb.DuckDBPyConnection, records: pa.Table) -> None:
+def load_records(memory: duckdb.DuckDBPyConnection, records: pa.Table,
+                 nicknames: list[tuple[str, int]] | None = None) -> None:
     """Copy records into the in-memory database and derive the matching features."""
     memory.register("records_arrow", records)
     memory.execute(f"CREATE OR REPLACE TABLE {RECORDS_TABLE} AS SELECT * FROM records_arrow")  # noqa: S608
     memory.unregister("records_arrow")
-    nicknames = load_nicknames()
     memory.execute("CREATE OR REPLACE TABLE nicknames (name VARCHAR, grp INTEGER)")
+    nicknames = load_nicknames() if nicknames is None else nicknames
     memory.executemany("INSERT INTO nicknames VALUES (?, ?)", nicknames)
     memory.execute(FEATURES_SQL)
+
+
+def features_fingerprint(nicknames: list[tuple[str, int]]) -> str:
+    """Names the function inputs → features: its SQL, its inputs and the nickname groups."""
+    text = json.dumps([FEATURES_SQL, FEATURE_INPUTS, INPUTS_HASH_SQL, nicknames])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def in_memory() -> duckdb.DuckDBPyConnection:

@@ -1,14 +1,15 @@
 """Scored pairs (Splink prediction with per-comparison evidence) and deterministic must-links.
 
-Everything here runs on the in-memory matching database (see `identity.features`):
-
-- `score_pairs` predicts every blocked pair above the grey-zone lower bound into PAIRS_TABLE with
-  a decision: `accepted` (at or above the match threshold), `grey_zone` (for stewards), or
-  `vetoed` (at a never_link_on level, e.g. different given names: colleagues and relatives).
+- `score_pairs`, on the in-memory matching database (see `identity.features`), predicts every
+  blocked pair above the grey-zone lower bound into PAIRS_TABLE with a decision: `accepted` (at
+  or above the match threshold), `grey_zone` (for stewards), or `vetoed` (at a never_link_on
+  level, e.g. different given names: colleagues and relatives).
 - `deterministic_links` collects links the systems themselves assert into MUST_TABLE — a
   converted lead and its contact, a prospect and the CRM lead/contact its connector names, records
   already carrying the same written-back global id — each sanity-checked on names: an AE
-  prospect keyed by a role mailbox may point at another person's CRM record.
+  prospect keyed by a role mailbox may point at another person's CRM record. It is plain SQL
+  (no Splink), so the links step runs it on the warehouse itself, over int_person_records and the
+  stored features; `store_deterministic_links` then updates only the rows that changed.
 """
 
 from __future__ import annotations
@@ -111,37 +112,43 @@ def _veto_sql(when: dict[str, list[int]], unless: dict[str, list[int]]) -> str:
     return f"({condition})"
 
 
-def deterministic_links(memory: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Build MUST_TABLE(record_key_a, record_key_b, kind, names_compatible); counts by kind."""
-    memory.execute(
+def deterministic_links(
+    con: duckdb.DuckDBPyConnection, records: str = RECORDS_TABLE, features: str = FEATURES_TABLE
+) -> dict[str, int]:
+    """Build the temp table MUST_TABLE(record_key_a, record_key_b, kind, names_compatible) from
+    the `records` and `features` tables of `con` (constant names); counts by kind.
+
+    The links step runs it on the warehouse (int_person_records and identity.record_features):
+    it reads every record, but only a few columns, and never leaves DuckDB."""
+    con.execute(
         f"""
-        CREATE OR REPLACE TABLE {MUST_TABLE} AS
+        CREATE OR REPLACE TEMP TABLE {MUST_TABLE} AS
         WITH asserted AS (
             SELECT record_key AS a, converted_contact_key AS b, 'converted_lead' AS kind
-            FROM {RECORDS_TABLE} WHERE converted_contact_key IS NOT NULL
+            FROM {records} WHERE converted_contact_key IS NOT NULL
             UNION ALL
-            SELECT record_key, crm_lead_key, 'connector_link' FROM {RECORDS_TABLE}
+            SELECT record_key, crm_lead_key, 'connector_link' FROM {records}
             WHERE crm_lead_key IS NOT NULL
             UNION ALL
-            SELECT record_key, crm_contact_key, 'connector_link' FROM {RECORDS_TABLE}
+            SELECT record_key, crm_contact_key, 'connector_link' FROM {records}
             WHERE crm_contact_key IS NOT NULL
             UNION ALL
             -- every record carrying a written-back id joins the first record carrying it
             SELECT record_key,
                    min(record_key) OVER (PARTITION BY written_global_person_id),
                    'written_global_id'
-            FROM {RECORDS_TABLE} WHERE written_global_person_id IS NOT NULL
+            FROM {records} WHERE written_global_person_id IS NOT NULL
         )
         SELECT DISTINCT
             least(s.a, s.b) AS record_key_a, greatest(s.a, s.b) AS record_key_b, s.kind,
             coalesce({NAMES_COMPATIBLE_SQL}, false) AS names_compatible
         FROM asserted AS s
-        JOIN {FEATURES_TABLE} AS l ON l.record_key = s.a
-        JOIN {FEATURES_TABLE} AS r ON r.record_key = s.b  -- the named record must exist
+        JOIN {features} AS l ON l.record_key = s.a
+        JOIN {features} AS r ON r.record_key = s.b  -- the named record must exist
         WHERE s.a <> s.b
         """  # noqa: S608 - constant identifiers only
     )
-    rows = memory.execute(
+    rows = con.execute(
         f"SELECT kind, names_compatible, count(*) FROM {MUST_TABLE} GROUP BY ALL"  # noqa: S608
     ).fetchall()
     counts: dict[str, int] = {}
@@ -149,6 +156,37 @@ def deterministic_links(memory: duckdb.DuckDBPyConnection) -> dict[str, int]:
         key = kind if compatible else f"{kind}_rejected_names_differ"
         counts[key] = counts.get(key, 0) + int(n)
     return counts
+
+
+def store_deterministic_links(con: duckdb.DuckDBPyConnection, links_table: str, scored: tuple[str, ...],
+                              *, model_version: str, run_id: str) -> None:
+    """Make the deterministic rows of `links_table` those of MUST_TABLE (a `must_link:<kind>` or
+    `rejected_must_link:<kind>` decision): rows that did not change keep their run_id."""
+    marks = ", ".join("?" for _ in scored)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE deterministic_rows AS
+            SELECT record_key_a, record_key_b, NULL::DOUBLE AS match_weight, 1.0::DOUBLE AS match_probability,
+                   CASE WHEN names_compatible THEN 'must_link:' ELSE 'rejected_must_link:' END || kind
+                       AS decision,
+                   NULL::VARCHAR AS evidence
+            FROM {MUST_TABLE}"""  # noqa: S608 - constants
+    )
+    con.execute(
+        f"""DELETE FROM {links_table} AS t WHERE decision NOT IN ({marks}) AND NOT EXISTS (
+                SELECT 1 FROM deterministic_rows AS d
+                WHERE d.record_key_a = t.record_key_a AND d.record_key_b = t.record_key_b
+                  AND d.decision = t.decision)""",  # noqa: S608 - constants
+        list(scored),
+    )
+    con.execute(
+        f"""INSERT INTO {links_table}
+            SELECT d.*, ?, ? FROM deterministic_rows AS d
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {links_table} AS t
+                WHERE t.decision NOT IN ({marks}) AND d.record_key_a = t.record_key_a
+                  AND d.record_key_b = t.record_key_b AND d.decision = t.decision)""",  # noqa: S608
+        [model_version, run_id, *scored],
+    )
 
 
 def evidence_labels(memory: duckdb.DuckDBPyConnection, evidence: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,14 +35,19 @@ EVENT_SPLIT_FROM = "split_from"  # new id → the id whose cluster it split from
 EVENT_RETIRED = "retired"  # no records left
 
 
-def new_person_id(seed: str, run_id: str, taken: set[str]) -> str:
-    """A fresh id, deterministic for (seed, run_id), never one in `taken`."""
+def candidate_id(seed: str, run_id: str, attempt: int = 0) -> str:
+    digest = hashlib.sha256(f"{seed}\x1f{run_id}\x1f{attempt}".encode()).digest()
+    return ID_PREFIX + base64.b32encode(digest).decode().translate(_TO_CROCKFORD)[:ID_CHARS]
+
+
+def new_person_id(seed: str, run_id: str, taken: set[str],
+                  is_known: Callable[[str], bool] | None = None) -> str:
+    """A fresh id, deterministic for (seed, run_id), never one in `taken` (nor one `is_known`
+    says was issued before, when the caller did not load every id ever issued into `taken`)."""
     attempt = 0
     while True:
-        digest = hashlib.sha256(f"{seed}\x1f{run_id}\x1f{attempt}".encode()).digest()
-        text = base64.b32encode(digest).decode().translate(_TO_CROCKFORD)[:ID_CHARS]
-        candidate = ID_PREFIX + text
-        if candidate not in taken:
+        candidate = candidate_id(seed, run_id, attempt)
+        if candidate not in taken and not (is_known and is_known(candidate)):
             taken.add(candidate)
             return candidate
         attempt += 1
@@ -65,12 +70,18 @@ def assign_ids(
     *,
     known_ids: Iterable[str] = (),
     adopted: Iterable[str] = (),
+    is_known: Callable[[str], bool] | None = None,
 ) -> Assignment:
     """Give every cluster an id (see module docstring).
 
     cluster_of: record → cluster key; previous: record → last id (including adopted written
     ids); issued_at: id → when first issued (older wins a merge); known_ids: every id ever
-    issued, so a new id never reuses one; adopted: ids first seen this run in the CRM.
+    issued, so a new id never reuses one (or, for a run over part of the records, `is_known`
+    answering that question); adopted: ids first seen this run in the CRM.
+
+    Given a part of the clusters whose records include every record that held any of their
+    previous ids (as an incremental map run does), this gives that part exactly the ids and
+    events a run over all clusters would give it.
     """
     members: dict[str, list[str]] = defaultdict(list)
     for record, cluster in cluster_of.items():
@@ -111,7 +122,7 @@ def assign_ids(
             id_of_cluster[cluster] = keep
             events += [(old, EVENT_MERGED_INTO, keep) for old in retire]
             continue
-        fresh = new_person_id(cluster, run_id, taken)
+        fresh = new_person_id(cluster, run_id, taken, is_known)
         id_of_cluster[cluster] = fresh
         events.append((fresh, EVENT_ISSUED, None))
         # Parts of earlier persons that lost their id to a larger part: record where they came from.

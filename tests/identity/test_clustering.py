@@ -53,3 +53,31 @@ def test_order_of_input_does_not_matter():
     first = cluster_records("abcde", edges, cannot_links=[("a", "e")], max_cluster_size=4)
     second = cluster_records("edcba", list(reversed(edges)), cannot_links=[("e", "a")], max_cluster_size=4)
     assert first.cluster_of == second.cluster_of
+
+
+def test_each_component_clusters_alone_as_in_the_whole():
+    """What incremental map runs rely on: a component's clusters do not depend on the rest."""
+    import random
+
+    rng = random.Random(7)
+    for _ in range(200):
+        records = [f"r{i:02d}" for i in range(rng.randint(2, 30))]
+        edges = [(rng.choice(records), rng.choice(records), rng.choice([1.0, 2.0, 3.0, DETERMINISTIC_WEIGHT]))
+                 for _ in range(rng.randint(0, 40))]
+        cannot = [(rng.choice(records), rng.choice(records)) for _ in range(2)]
+        cannot = [(a, b) for a, b in cannot if a != b]
+        cap = rng.randint(2, 6)
+        whole = cluster_records(records, edges, cannot_links=cannot, max_cluster_size=cap)
+        component = {key: whole.component_of.get(key, key) for key in records}
+        assert sum(s.edges_used for s in whole.components.values()) == whole.edges_used
+        assert sum(s.edges_cut_size for s in whole.components.values()) == whole.edges_cut_size
+        for key in set(component.values()):
+            members = [r for r in records if component[r] == key]
+            part = cluster_records(members, [e for e in edges if component[e[0]] == key],
+                                   cannot_links=cannot, max_cluster_size=cap)
+            assert part.cluster_of == {r: whole.cluster_of[r] for r in members}
+            assert all(e[0] in members and e[1] in members for e in edges if component[e[0]] == key)
+            if len(members) > 1:
+                stats = whole.components[key]
+                assert stats.records == len(members)
+                assert (stats.edges_used, stats.edges_cut_size) == (part.edges_used, part.edges_cut_size)

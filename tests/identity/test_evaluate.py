@@ -17,6 +17,7 @@ from aeglobal_pipeline.identity.assets import (
     identity_checks,
 )
 from aeglobal_pipeline.identity.evaluate import default_hard_negatives, evaluate, evaluate_relation
+from aeglobal_pipeline.identity.resolve import resolve_identities
 
 
 def _csv(path: Path, header: list[str], rows: list[tuple]) -> Path:
@@ -75,6 +76,9 @@ def test_identity_assets_materialise_and_checks_pass(identity_home):
 
 
 def test_evaluate_reads_the_warehouse_map(identity_home):
+    # Its own map: under pytest-xdist the test above may run in another worker.
+    identity_home.reset_warehouse()
+    resolve_identities(run_id="evaluate")
     truth = identity_home.snapshot.parent / f"{identity_home.snapshot.name}.truth.csv"
     report = evaluate(truth, default_hard_negatives(truth))
     assert report.scores.missing_from_predicted == 0

@@ -1,19 +1,24 @@
 """An incremental identity run groups records exactly as a full run on the same final data would.
 
 The second run after a small change scores only pairs touching changed records and keeps the
-rest (`identity.incremental`); the checks compare it with a full refresh in the same home (same
-partition, same ids) and with a full run from scratch (same partition).
+rest (`identity.incremental`), and re-clusters only the components where something changed
+(`identity.map_scope`); the checks compare it with a full refresh in the same home (same
+partition, same ids), with a full run from the same starting point and the same run id (same
+map, match probabilities, lineage and summary) and with a full run from scratch (same partition).
 """
 
 from __future__ import annotations
 
 import random
+import shutil
+from dataclasses import asdict
 
-from standin import delete_records, put_records
+from standin import delete_records, hand_record, put_records
 
 from aeglobal_pipeline import warehouse
+from aeglobal_pipeline.config import warehouse_path
 from aeglobal_pipeline.identity.resolve import resolve_identities
-from aeglobal_pipeline.identity.stable_ids import LINKS_TABLE, MAP_TABLE
+from aeglobal_pipeline.identity.stable_ids import LINEAGE_TABLE, LINKS_TABLE, MAP_TABLE
 
 
 def _records() -> list[dict]:
@@ -120,3 +125,136 @@ def test_changed_matching_rules_force_a_full_run(identity_home):
     finally:
         matching.write_text(original)
     assert (links.scoring["mode"], links.scoring["reason"]) == ("full", "matching.yaml changed")
+
+
+# --- the map: only changed components are re-clustered, and that changes nothing ---------------
+
+# One person in four records: CAP1-CAP3 share e-mail, company and name; CAP3 and CAP4 share a
+# mobile. With max_cluster_size 3, CAP4's link to CAP3 is cut: CAP4 stands alone, in the same
+# component. No change below touches CAP4 or any of its links.
+_RAV = {"company": "Ravtest GmbH", "city": "Berlin"}
+CAPPED = [
+    hand_record("crm_emea:Contact:CAP1", "Philippa", "Ravensworth", email="philippa@ravtest.de",
+                mobile_e164="+4915100000101", **_RAV),
+    hand_record("crm_emea:Lead:CAP2", "Philippa", "Ravensworth", email="philippa@ravtest.de",
+                mobile_e164="+4915100000101", **_RAV),
+    hand_record("ae_emea:Prospect:CAP3", "Philippa", "Ravensworth", email="philippa@ravtest.de",
+                mobile_e164="+4915100000102", **_RAV),
+    hand_record("crm_emea:Lead:CAP4", "Philippa", "Ravensworth", email="pippa.r@gmx.de",
+                mobile_e164="+4915100000102", city="Potsdam"),
+]  # fmt: skip
+
+
+def _state(run_id: str) -> dict:
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            f"SELECT record_key, global_person_id, match_probability FROM {MAP_TABLE}"  # noqa: S608
+        ).fetchall()
+        events = con.execute(
+            f"""SELECT global_person_id, event, other_global_person_id FROM {LINEAGE_TABLE}
+                WHERE run_id = ? ORDER BY ALL""",  # noqa: S608
+            [run_id],
+        ).fetchall()
+    return {"map": set(rows), "events": events}
+
+
+def _incremental_equals_full(run_id: str) -> dict:
+    """Run incrementally, then from the same starting point in full with the same run id: the
+    map (ids, match probabilities), this run's lineage and the summaries must be identical."""
+    path = warehouse_path()
+    backup = path.with_name("before-" + path.name)
+    shutil.copy(path, backup)
+    links, incremental = resolve_identities(run_id=run_id)
+    assert (links.scoring["mode"], incremental.mode) == ("incremental", "incremental")
+    assert incremental.records_reclustered < incremental.records / 2
+    expected = _state(run_id)
+    shutil.copy(backup, path)
+    _, full = resolve_identities(run_id=run_id, full_refresh=True)
+    assert full.mode == "full"
+    assert _state(run_id) == expected
+    skip = {"seconds", "mode", "reason", "records_reclustered"}
+    assert {k: v for k, v in asdict(incremental).items() if k not in skip} == {
+        k: v for k, v in asdict(full).items() if k not in skip}
+    return expected
+
+
+def _ids_of(state: dict) -> dict[str, str]:
+    return {key: gid for key, gid, _ in state["map"]}
+
+
+def test_a_change_reclusters_its_whole_component(identity_home):
+    matching = identity_home.rules / "matching.yaml"
+    original = matching.read_text()
+    try:
+        matching.write_text(original.replace("max_cluster_size: 40", "max_cluster_size: 3"))
+        identity_home.reset_warehouse(CAPPED)
+        resolve_identities(run_id="cap1")
+        before = _map()
+        capped = ("crm_emea:Contact:CAP1", "crm_emea:Lead:CAP2", "ae_emea:Prospect:CAP3")
+        assert len({before[key] for key in capped}) == 1
+        assert before["crm_emea:Lead:CAP4"] != before["ae_emea:Prospect:CAP3"]  # cut by the cap
+        with warehouse.connect() as con:
+            delete_records(con, ["crm_emea:Contact:CAP1"])
+        after = _ids_of(_incremental_equals_full("cap2"))
+        # Room under the cap: the untouched CAP4, whose links did not change, joins CAP2 and CAP3.
+        assert after["crm_emea:Lead:CAP4"] == after["ae_emea:Prospect:CAP3"] == after["crm_emea:Lead:CAP2"]
+    finally:
+        matching.write_text(original)
+
+
+def test_merges_splits_and_steward_decisions_incrementally(identity_home):
+    from test_resolve import OF, ZQ_OTHER, ZQ_WORK, _decide
+
+    identity_home.reset_warehouse(ZQ_WORK + ZQ_OTHER + OF)
+    resolve_identities(run_id="ms1")
+    ids = _map()
+    assert ids["crm_emea:Contact:ZQ1"] != ids["crm_emea:Lead:ZQ3"]
+    # A merge: the second lead now carries the first person's work e-mail and mobile.
+    with warehouse.connect() as con:
+        put_records(con, [hand_record("crm_emea:Lead:ZQ3", "Zebulon", "Quartermaine", email="zq@acmetest.de",
+                                      company="Acmetest GmbH", city="Berlin", mobile_e164="+4915100000001")])
+    state = _incremental_equals_full("ms2")
+    assert any(event == "merged_into" for _, event, _ in state["events"])
+    # A split: the prospect turns out to be someone else.
+    with warehouse.connect() as con:
+        put_records(con, [hand_record("ae_emea:Prospect:OF3", "Gwendolyn", "Stormcastle",
+                                      mobile_e164="+4915100000009", email="gstorm@gmx.de")])
+    state = _incremental_equals_full("ms3")
+    assert any(event == "split_from" for _, event, _ in state["events"])
+    # A steward must-link joins two people; a cannot-link splits one (no record changes).
+    _decide(identity_home, ("must_link", "crm_emea:Contact:OF1", "crm_emea:Contact:ZQ1"),
+            ("cannot_link", "crm_emea:Contact:ZQ1", "ae_emea:Prospect:ZQ4"))
+    ids = _ids_of(_incremental_equals_full("ms4"))
+    assert ids["crm_emea:Contact:OF1"] == ids["crm_emea:Contact:ZQ1"] != ids["ae_emea:Prospect:ZQ4"]
+    # Decisions withdrawn: the records they named are re-clustered as the links alone say.
+    _decide(identity_home)
+    ids = _ids_of(_incremental_equals_full("ms5"))
+    assert ids["crm_emea:Contact:OF1"] != ids["crm_emea:Contact:ZQ1"] == ids["ae_emea:Prospect:ZQ4"]
+
+
+def test_a_new_record_bringing_a_known_id_along(identity_home):
+    from test_resolve import OF
+
+    identity_home.reset_warehouse(OF)
+    resolve_identities(run_id="w1")
+    known = _map()["crm_emea:Contact:OF1"]
+    # A record of someone else arrives carrying that id as its written-back global id: the
+    # person who holds it (more records) keeps it, wherever it is in the map.
+    stranger = hand_record("crm_na:Lead:W1", "Gwendolyn", "Stormcastle", email="gstorm@gmx.de",
+                           written_global_person_id=known)
+    with warehouse.connect() as con:
+        # The stand-in snapshot has no written-back ids, so the column came out untyped.
+        con.execute("ALTER TABLE intermediate.int_person_records ALTER written_global_person_id TYPE VARCHAR")
+        put_records(con, [stranger])
+    ids = _ids_of(_incremental_equals_full("w2"))
+    assert ids["crm_emea:Contact:OF1"] == known != ids["crm_na:Lead:W1"]
+
+
+def test_only_same_column_equalities_count_as_symmetric_blocking_rules():
+    from aeglobal_pipeline.identity.incremental import is_symmetric
+
+    assert is_symmetric('(l."phone_match" = r."phone_match") AND (l."family_initial" = r."family_initial")')
+    assert is_symmetric('l."email_match" = r."email_match"')
+    for rule in ('l."a" = r."b"', '(l."a" = r."a") OR (l."b" = r."b")',
+                 'l."a" = r."a" AND levenshtein(l."x", r."x") < 2', 'l."a" < r."a"'):
+        assert not is_symmetric(rule), rule
