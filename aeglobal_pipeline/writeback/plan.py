@@ -146,6 +146,44 @@ def preview(rows: list[PlanRow]) -> list[PreviewGroup]:
     return groups
 
 
+def preview_plan(con: duckdb.DuckDBPyConnection, relation: str = DEFAULT_PLAN_RELATION) -> list[PreviewGroup]:
+    """`preview(read_plan(...))` computed by DuckDB: a dry run need not load a million rows."""
+    plan = quote_relation(relation)
+    schema, _, name = relation.rpartition(".")
+    if not _table_exists(con, f"{schema or 'main'}.{name}"):
+        raise LookupError(f"the write-back plan {relation} does not exist yet; run dbt first")
+    # Identifiers are validated/quoted above; there are no values in these statements.
+    totals = con.execute(
+        f"""select target_source, object, count(distinct cast(record_id as varchar)), count(*)
+            from {plan} group by all order by 1, 2"""  # noqa: S608
+    ).fetchall()
+    counts: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
+    for kind, expression in (("fields", "field"), ("rules", "split_part(coalesce(rule, ''), ', ', 1)")):
+        for source, object_name, key, n in con.execute(
+            f"select target_source, object, {expression}, count(*) from {plan} group by all"  # noqa: S608
+        ).fetchall():
+            counts[(source, object_name, kind)][key] = n
+    samples: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for source, object_name, record_id, field, current, new, rule in con.execute(
+        f"""select target_source, object, cast(record_id as varchar), field, current_value, new_value,
+                   coalesce(rule, '')
+            from {plan}
+            qualify row_number() over (
+                partition by target_source, object order by cast(record_id as varchar), field) <= ?
+            order by target_source, object, cast(record_id as varchar), field""",  # noqa: S608
+        [SAMPLE_ROWS],
+    ).fetchall():
+        samples[(source, object_name)].append(
+            {"record_id": record_id, "field": field, "current_value": _short(_text(current)),
+             "new_value": _short(_text(new)), "rule": rule}
+        )
+    return [
+        PreviewGroup(source, object_name, records, changes, counts[(source, object_name, "fields")],
+                     counts[(source, object_name, "rules")], samples[(source, object_name)])
+        for source, object_name, records, changes in totals
+    ]
+
+
 def _short(value: str | None, limit: int = 40) -> str | None:
     return value if value is None or len(value) <= limit else value[: limit - 1] + "…"
 

@@ -25,6 +25,7 @@ from aeglobal_pipeline.writeback.plan import (
     PlanRow,
     PreviewGroup,
     preview,
+    preview_plan,
     read_plan,
 )
 from aeglobal_pipeline.writeback.retry import ApiMeter
@@ -277,8 +278,10 @@ def run_writeback(
     run_id = run_id or f"wb-{uuid.uuid4()}"
     with connect() as con:
         audit.ensure_tables(con)
-        rows = read_plan(con, plan_relation)
-    result = WritebackResult(run_id, "apply" if apply else "dry_run", preview(rows))
+        # A dry run only previews: the summary comes from SQL, no row is loaded.
+        rows = read_plan(con, plan_relation) if apply else []
+        groups = preview(rows) if apply else preview_plan(con, plan_relation)
+    result = WritebackResult(run_id, "apply" if apply else "dry_run", groups)
     audit.start_run(run_id, result.mode, plan_relation)
     if apply:
         sources = sources or load_sources()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from aeglobal_pipeline.config import SourcesFile
 from aeglobal_pipeline.writeback.engine import decide
-from aeglobal_pipeline.writeback.plan import PlanRow, quote_relation
+from aeglobal_pipeline.writeback.plan import PlanRow, preview, preview_plan, quote_relation, read_plan
 from aeglobal_pipeline.writeback.retry import RetryPolicy
 from aeglobal_pipeline.writeback.run import validate
 from aeglobal_pipeline.writeback.targets import Current
@@ -66,3 +67,27 @@ def test_plan_relation_must_be_a_plain_name():
     assert quote_relation("marts.writeback_plan") == '"marts"."writeback_plan"'
     with pytest.raises(ValueError):
         quote_relation("marts.plan; drop table x")
+
+
+def test_the_dry_run_preview_computed_in_sql_equals_the_one_from_the_rows():
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.writeback_plan (target_source varchar, object varchar, record_id varchar, "
+        "field varchar, current_value varchar, new_value varchar, value_source varchar, rule varchar, "
+        "global_person_id varchar)"
+    )
+    rows = [
+        ("crm_na", "Lead", f"00Q{n % 7:03d}", field, None if n % 3 else "old value " * 6,
+         "true" if n % 2 else "new", "crm_na:Lead:1", rule, "P1")
+        for n, (field, rule) in enumerate(
+            [("Email", "precedence.email: most_recent")] * 4
+            + [("HasOptedOutOfEmail", "consent.email: most_restrictive, opted out in x (modified y)")] * 5
+            + [("Global_Person_Id__c", "identity.global_person_id")] * 3
+        )
+    ] + [("ae_na", "Prospect", "42", "email", "a@x", "b@x", "ae_na:Prospect:42", "precedence.email: x", "P2")]
+    con.executemany("insert into marts.writeback_plan values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    expected = preview(read_plan(con))
+    assert [g.field_changes for g in expected] == [1, 12]
+    assert expected[1].rules["consent.email: most_restrictive"] == 5
+    assert preview_plan(con) == expected
