@@ -56,6 +56,21 @@ def _next_day(snapshot: Path) -> datetime:
     return (newest + timedelta(days=1)).replace(microsecond=0)
 
 
+def _last_change_number(snapshot: Path) -> int:
+    """The highest number in Salesforce ids an earlier `make_change` issued (`<prefix>BN<number>`),
+    so chained changes (day 1, day 2, ...) never reuse an id."""
+    highest = 0
+    for path in snapshot.glob("*/*.csv"):
+        if path.stem not in PERSON_OBJECTS or path.stem == "Prospect":
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                record_id = row.get("Id", "")
+                if record_id[3:5] == "BN" and record_id[5:15].isdigit():
+                    highest = max(highest, int(record_id[5:15]))
+    return highest
+
+
 def _edit_value(column: str, value: str, rng: random.Random) -> str:
     lower = column.lower()
     if lower == "email":
@@ -85,7 +100,7 @@ def make_change(snapshot: Path, out: Path, share: float, seed: int) -> dict:
     ae_now = moment.astimezone(UTC).isoformat(timespec="seconds")
     touched: set[str] = set()
     counts = {"edit": 0, "delete": 0, "new": 0}
-    new_number = 0
+    new_number = _last_change_number(snapshot)
     for path in sorted(out.glob("*/*.csv")):
         if path.stem not in PERSON_OBJECTS:
             continue

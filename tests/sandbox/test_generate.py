@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ import pytest
 
 from aeglobal_pipeline.config import parse_sources
 from aeglobal_pipeline.identity.metrics import register_truth_csv, score_clusterings
+from aeglobal_pipeline.sandbox.change import make_change
 from aeglobal_pipeline.sandbox.generate import generate_snapshot
 from aeglobal_pipeline.sandbox.records import salesforce_id
 
@@ -223,3 +225,14 @@ def test_email_alone_is_not_enough(snapshot):
     assert scores.missing_from_predicted == 0 and scores.missing_from_truth == 0
     assert scores.pairwise_f1 < 0.85, scores
     assert scores.pairwise_recall < 0.8 and scores.pairwise_precision < 0.97
+
+
+def test_chained_changes_never_reuse_a_record_id(snapshot, tmp_path):
+    """Day 2's change to day 1's output adds records under ids no earlier day used."""
+    day1 = make_change(snapshot.out, tmp_path / "day1", 0.02, seed=1)
+    day2 = make_change(tmp_path / "day1", tmp_path / "day2", 0.02, seed=2)
+    assert day1["counts"]["new"] > 0 and day2["counts"]["new"] > 0
+    # _person_records fails on a duplicate key; the count shows every new record kept its own id.
+    records = _person_records(replace(snapshot, out=tmp_path / "day2"))
+    added = day1["counts"]["new"] + day2["counts"]["new"]
+    assert len(records) == len(_person_records(snapshot)) + added
