@@ -232,37 +232,46 @@ def count_rows(snapshot: Path) -> dict[str, int]:
     return counts
 
 
-def person_map(home: Path) -> dict[str, str]:
+def person_map(home: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """record key -> global person id, and record key -> clustering component (the records linked
+    by accepted or must-link edges, before the size cap and cannot-links cut them into persons)."""
     from aeglobal_pipeline import warehouse
 
     with warehouse.connect(home / "warehouse.duckdb", read_only=True) as con:
-        rows = con.execute("SELECT record_key, global_person_id FROM identity.global_person_map")
-        return dict(rows.fetchall())
+        ids = con.execute("SELECT record_key, global_person_id FROM identity.global_person_map")
+        ids = dict(ids.fetchall())
+        components = con.execute("SELECT record_key, component FROM identity.map_components")
+        components = dict(components.fetchall())
+    return ids, components
 
 
-def compare_maps(before: dict[str, str], after: dict[str, str], touched: set[str]) -> dict:
+def compare_maps(before: tuple[dict[str, str], dict[str, str]], after: tuple[dict[str, str], dict[str, str]],
+                 touched: set[str]) -> dict:
     """How many untouched records changed global id, and how many of those are explained: their
-    group before or after holds a touched record (an edit that merged or split two people)."""
-    common = before.keys() & after.keys()
+    clustering component before or after holds a touched record (an edit that merged or split two
+    people, or moved where the size cap cuts a large component)."""
+    (ids_before, components_before), (ids_after, components_after) = before, after
+    common = ids_before.keys() & ids_after.keys()
     untouched = [k for k in common if k not in touched]
-    changed_untouched = [k for k in untouched if before[k] != after[k]]
-    touched_ids_before = {before[k] for k in touched if k in before}
-    touched_ids_after = {after[k] for k in touched if k in after}
+    changed_untouched = [k for k in untouched if ids_before[k] != ids_after[k]]
+    touched_components_before = {components_before[k] for k in touched if k in components_before}
+    touched_components_after = {components_after[k] for k in touched if k in components_after}
     unexplained = [k for k in changed_untouched
-                   if before[k] not in touched_ids_before and after[k] not in touched_ids_after]
+                   if components_before.get(k) not in touched_components_before
+                   and components_after.get(k) not in touched_components_after]
     touched_common = [k for k in common if k in touched]
     return {
-        "records_before": len(before),
-        "records_after": len(after),
+        "records_before": len(ids_before),
+        "records_after": len(ids_after),
         "untouched_records_compared": len(untouched),
         "untouched_global_ids_changed": len(changed_untouched),
-        "untouched_changed_without_touched_record_in_group": len(unexplained),
+        "untouched_changed_outside_touched_components": len(unexplained),
         "untouched_changed_examples": sorted(unexplained or changed_untouched)[:10],
-        "untouched_missing_after": len([k for k in before if k not in touched and k not in after]),
+        "untouched_missing_after": len([k for k in ids_before if k not in touched and k not in ids_after]),
         "touched_records_compared": len(touched_common),
-        "touched_global_ids_changed": sum(before[k] != after[k] for k in touched_common),
-        "distinct_global_ids_before": len(set(before.values())),
-        "distinct_global_ids_after": len(set(after.values())),
+        "touched_global_ids_changed": sum(ids_before[k] != ids_after[k] for k in touched_common),
+        "distinct_global_ids_before": len(set(ids_before.values())),
+        "distinct_global_ids_after": len(set(ids_after.values())),
     }
 
 
@@ -396,8 +405,8 @@ def print_table(result: dict) -> None:
         print(f"incremental run: {result['incremental_fraction_of_full']:.0%} of the full run's time")
         print(f"global ids changed for untouched records: {stability['untouched_global_ids_changed']} of "
               f"{stability['untouched_records_compared']:,}, of which "
-              f"{stability['untouched_changed_without_touched_record_in_group']} in a group without any "
-              f"touched record (touched records whose id changed: "
+              f"{stability['untouched_changed_outside_touched_components']} outside the clustering "
+              f"components of touched records (touched records whose id changed: "
               f"{stability['touched_global_ids_changed']} of {stability['touched_records_compared']})")
     if not result.get("ok"):
         print(f"FAILED: {result.get('error')}")
