@@ -50,7 +50,9 @@ def find_consent_violations(con: duckdb.DuckDBPyConnection) -> list[dict]:
         select plan.*, evidence.value_norm as source_value
         from plan
         inner join rules.consent_channels as channel on channel.field = plan.canonical_field
-        left join intermediate.int_governance__field_values as evidence
+        -- The winning value's own candidate row (a table; the field_values view would unnest
+        -- every record).
+        left join intermediate.int_governance__candidates as evidence
             on evidence.record_key = plan.value_source and evidence.field = plan.canonical_field
         where lower(plan.new_value) <> 'true'
            or evidence.value_norm is distinct from 'true'

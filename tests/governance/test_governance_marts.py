@@ -9,12 +9,13 @@ Person P2 (US) has one NA lead with an unmapped status and an undeclared custom 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 from snapshot_helpers import write_snapshot
-from warehouse_helpers import build_warehouse, copy_rules, reload_rules, rows, run_dbt
+from warehouse_helpers import build_warehouse, copy_rules, dbt, reload_rules, rows, run_dbt
 
 SOURCES = [
     {"name": "crm_emea", "kind": "salesforce", "region": "EMEA", "legal_entity": "Northwind Europe GmbH",
@@ -117,6 +118,15 @@ def test_global_id_on_every_crm_record_and_not_on_prospects(built):
     assert changes[(CONTACT_NA, "Global_Person_Id__c")]["current_value"] == "GP_OLD"
     assert (LEAD_NA, "Global_Person_Id__c") not in changes  # already right
     assert not [k for k in changes if k[0] == "7001" and k[1].startswith("Global")]
+
+
+def test_dbt_unit_tests_pass(built):
+    """The pipeline's dbt builds leave dbt's unit tests out (they check SQL a run cannot change);
+    they run here, and a failing one fails this test (dbt exits non-zero)."""
+    warehouse, _ = built
+    output = dbt(warehouse, ["test", "--select", "resource_type:unit_test"])
+    passed = re.search(r"PASS=(\d+)", output)
+    assert passed and int(passed.group(1)) >= 6, output[-2000:]
 
 
 def test_checks_pass_and_findings_are_reported(built):

@@ -82,11 +82,17 @@ def run_dbt(warehouse: Path, *, upstream: bool = True, tests: bool = False) -> s
     selection = [("+" if upstream else "") + m for m in MARTS]
     if not upstream:
         selection.append("path:models/intermediate/governance")
-    command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
-               "--profiles-dir", str(DBT_DIR), "--target-path", str(warehouse.parent / "dbt_target"),
-               "--log-path", str(warehouse.parent / "dbt_logs"), "--select", *selection]
+    arguments = ["build", "--select", *selection]
     if not tests:
-        command += ["--exclude", "resource_type:test", "resource_type:unit_test"]
+        arguments += ["--exclude", "resource_type:test", "resource_type:unit_test"]
+    return dbt(warehouse, arguments)
+
+
+def dbt(warehouse: Path, arguments: list[str]) -> str:
+    """Run a dbt command on `warehouse`; its output, or an AssertionError with the tail of it."""
+    command = [str(Path(sys.executable).with_name("dbt")), *arguments, "--project-dir", str(DBT_DIR),
+               "--profiles-dir", str(DBT_DIR), "--target-path", str(warehouse.parent / "dbt_target"),
+               "--log-path", str(warehouse.parent / "dbt_logs")]
     env = {**os.environ, "AEGLOBAL_WAREHOUSE": str(warehouse)}
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -66,3 +66,31 @@
         unnest({{ governance_field_values(records) }}, recursive := true)
     from {{ records }}
 {%- endmacro %}
+
+{% macro changed_persons_scope(person_column=none, record_column=none) -%}
+    {#- A WHERE condition for the data tests of person-keyed governance models: during a build,
+        only the rows of the persons it redid (the rows of everyone else were tested when they
+        were built and have not changed since). int_governance__changed_persons lists everyone
+        on a full build, and is empty after a completed build, so a test run on its own checks
+        every row. `record_column` names a record key, mapped to persons through
+        int_governance__records. -#}
+    {%- if person_column is none and record_column is none -%}
+        true
+    {%- else -%}
+        {#- Both refs at parse time too, so dbt records the test's dependencies. -#}
+        {%- set changed = ref('int_governance__changed_persons') -%}
+        {%- set records = ref('int_governance__records') -%}
+        {%- set relation = adapter.get_relation(changed.database, changed.schema, changed.identifier) if execute else none -%}
+        {%- set pending = relation is not none
+                and run_query('select count(*) from (select 1 from ' ~ changed ~ ' limit 1)').columns[0].values()[0] > 0 -%}
+        {%- if not pending -%}
+            true
+        {%- elif person_column is not none -%}
+            {{ person_column }} in (select global_person_id from {{ changed }})
+        {%- else -%}
+            {{ record_column }} in (
+                select record_key from {{ records }}
+                where global_person_id in (select global_person_id from {{ changed }}))
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

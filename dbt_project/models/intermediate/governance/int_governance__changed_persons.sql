@@ -113,6 +113,14 @@ activity_flipped as (
 
 ),
 
+version_changed as (
+
+    -- One row, so the fingerprint is computed once (as a filter on `everyone` DuckDB
+    -- re-evaluated it per row: 40 s at 1M records).
+    select (select governance_version from build_state) is distinct from {{ governance_version() }} as changed
+
+),
+
 everyone as (
 
     select global_person_id from previous_records
@@ -131,8 +139,8 @@ changed as (
     union all
     select global_person_id from activity_flipped
     union all
-    select global_person_id from everyone
-    where (select governance_version from build_state) is distinct from {{ governance_version() }}
+    select everyone.global_person_id from everyone
+    inner join version_changed on version_changed.changed
 
 ),
 
