@@ -9,7 +9,7 @@ with
 records as (
 
     select * from {{ ref('int_governance__records') }}
-    where {{ changed_persons_scope(person_column='global_person_id') }}
+    where {{ changed_persons_scope('int_governance__field_values', person_column='global_person_id') }}
 
 ),
 

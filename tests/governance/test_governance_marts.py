@@ -129,6 +129,24 @@ def test_dbt_unit_tests_pass(built):
     assert passed and int(passed.group(1)) >= 6, output[-2000:]
 
 
+def test_dbt_test_on_its_own_checks_every_person(built, tmp_path):
+    """In a build, key tests of person-keyed models look only at the persons it redid; `dbt test`
+    on its own must still see a duplicate anywhere."""
+    import shutil
+
+    import duckdb
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built[0], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        # As after a completed build: nobody left to redo; then a duplicate candidate row.
+        con.execute("delete from intermediate.int_governance__changed_persons")
+        con.execute("""insert into intermediate.int_governance__candidates
+                       select * from intermediate.int_governance__candidates limit 1""")
+    with pytest.raises(AssertionError, match="unique_combination_int_governance__candidates"):
+        dbt(warehouse, ["test", "--select", "int_governance__candidates"])
+
+
 def test_checks_pass_and_findings_are_reported(built):
     import duckdb
 

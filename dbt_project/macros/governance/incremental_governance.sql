@@ -67,23 +67,20 @@
     from {{ records }}
 {%- endmacro %}
 
-{% macro changed_persons_scope(person_column=none, record_column=none) -%}
-    {#- A WHERE condition for the data tests of person-keyed governance models: during a build,
-        only the rows of the persons it redid (the rows of everyone else were tested when they
-        were built and have not changed since). int_governance__changed_persons lists everyone
-        on a full build, and is empty after a completed build, so a test run on its own checks
-        every row. `record_column` names a record key, mapped to persons through
-        int_governance__records. -#}
+{% macro changed_persons_scope(model_name, person_column=none, record_column=none) -%}
+    {#- A WHERE condition for the data tests of person-keyed governance models: in a `dbt build`
+        that builds `model_name`, only the rows of the persons the build redid (the rows of
+        everyone else were tested when they were built and have not changed since;
+        int_governance__changed_persons lists everyone on a full build). Otherwise (`dbt test`,
+        or a check run on its own) every row. `record_column` names a record key, mapped to
+        persons through int_governance__records. -#}
     {%- if person_column is none and record_column is none -%}
         true
     {%- else -%}
         {#- Both refs at parse time too, so dbt records the test's dependencies. -#}
         {%- set changed = ref('int_governance__changed_persons') -%}
         {%- set records = ref('int_governance__records') -%}
-        {%- set relation = adapter.get_relation(changed.database, changed.schema, changed.identifier) if execute else none -%}
-        {%- set pending = relation is not none
-                and run_query('select count(*) from (select 1 from ' ~ changed ~ ' limit 1)').columns[0].values()[0] > 0 -%}
-        {%- if not pending -%}
+        {%- if flags.WHICH != 'build' or ('model.' ~ project_name ~ '.' ~ model_name) not in selected_resources -%}
             true
         {%- elif person_column is not none -%}
             {{ person_column }} in (select global_person_id from {{ changed }})

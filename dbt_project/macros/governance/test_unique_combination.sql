@@ -12,7 +12,7 @@
 
         select {{ combination }}
         from {{ model }}
-        where {{ changed_persons_scope(person_column, record_column) }}
+        where {{ changed_persons_scope(model.identifier, person_column, record_column) }}
 
     ),
 
