@@ -292,7 +292,7 @@ def bench_size(persons: int, args: argparse.Namespace) -> dict:
     home = (args.home / str(persons)).resolve()
     env = {**os.environ, "AEGLOBAL_HOME": str(home),
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    for variable in ("AEGLOBAL_SOURCES", "DAGSTER_HOME"):
+    for variable in ("AEGLOBAL_SOURCES", "AEGLOBAL_WAREHOUSE", "DAGSTER_HOME"):
         env.pop(variable, None)
     os.environ["AEGLOBAL_HOME"] = str(home)  # for reading the warehouse in this process
     fresh_home(home, env)

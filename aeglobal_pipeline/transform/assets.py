@@ -1,6 +1,5 @@
 """dbt models as Dagster assets (`dbt build` in two steps around identity; dbt tests become asset checks)."""
 
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -9,8 +8,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from aeglobal_pipeline import warehouse
-from aeglobal_pipeline.config import warehouse_path
-from aeglobal_pipeline.transform.project import dbt_project, ensure_manifest, project_fingerprint
+from aeglobal_pipeline.transform.project import (
+    dbt_project,
+    ensure_manifest,
+    point_dbt_at_warehouse,
+    project_fingerprint,
+)
 
 GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "person_records", "marts": "marts"}
 
@@ -77,7 +80,7 @@ def _dbt_assets(
         pool="warehouse",
     )
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator:
-        os.environ["AEGLOBAL_WAREHOUSE"] = str(warehouse_path())
+        point_dbt_at_warehouse()
         fingerprint = project_fingerprint()
         project_changed = _built_from(name) != fingerprint
         if project_changed and not config.full_refresh:

@@ -28,13 +28,19 @@ PARSED_FROM = ".aeglobal_parsed_from"  # beside the manifest: what it was parsed
 SKIPPED_DIRS = {"target", "logs", "dbt_packages"}
 
 
+def point_dbt_at_warehouse() -> str:
+    """Set the variable profiles.yml reads to this home's warehouse, whatever the environment
+    held: dbt's partial parsing starts over whenever the profile differs from the parse's."""
+    os.environ["AEGLOBAL_WAREHOUSE"] = str(warehouse_path())
+    return os.environ["AEGLOBAL_WAREHOUSE"]
+
+
 def project_fingerprint() -> str:
     """Everything `dbt parse` reads: the project's files (path, size, mtime), the warehouse path
     (dbt-duckdb names the database after it) and the dbt version."""
     from importlib.metadata import version
 
-    warehouse = os.environ.get("AEGLOBAL_WAREHOUSE") or str(warehouse_path())
-    digest = hashlib.sha256(f"{warehouse}|{version('dbt-core')}".encode())
+    digest = hashlib.sha256(f"{warehouse_path()}|{version('dbt-core')}".encode())
     for folder, subfolders, files in os.walk(DBT_PROJECT_DIR):
         if Path(folder) == DBT_PROJECT_DIR:
             subfolders[:] = [d for d in subfolders if d not in SKIPPED_DIRS]
@@ -55,7 +61,7 @@ def ensure_manifest(*, refresh: bool = False) -> Path:
     manifest = dbt_project.manifest_path
     if manifest.exists() and not refresh:
         return manifest
-    os.environ.setdefault("AEGLOBAL_WAREHOUSE", str(warehouse_path()))
+    point_dbt_at_warehouse()
     stamp = manifest.parent / PARSED_FROM
     lock_path = DBT_PROJECT_DIR / ".parse.lock"
     with open(lock_path, "a+") as lock:

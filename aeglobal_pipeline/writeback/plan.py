@@ -71,12 +71,17 @@ def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     ).fetchone()[0])
 
 
-def read_plan(con: duckdb.DuckDBPyConnection, relation: str = DEFAULT_PLAN_RELATION) -> list[PlanRow]:
-    """Every plan row with its extracted stamp (None when the raw row is missing)."""
-    plan = quote_relation(relation)
+def _existing_plan(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """The plan relation, quoted for SQL; a LookupError when dbt has not built it yet."""
     schema, _, name = relation.rpartition(".")
     if not _table_exists(con, f"{schema or 'main'}.{name}"):
         raise LookupError(f"the write-back plan {relation} does not exist yet; run dbt first")
+    return quote_relation(relation)
+
+
+def read_plan(con: duckdb.DuckDBPyConnection, relation: str = DEFAULT_PLAN_RELATION) -> list[PlanRow]:
+    """Every plan row with its extracted stamp (None when the raw row is missing)."""
+    plan = _existing_plan(con, relation)
     targets = con.execute(
         f"select distinct target_source, object from {plan} order by 1, 2"  # noqa: S608 - quoted name
     ).fetchall()
@@ -148,10 +153,7 @@ def preview(rows: list[PlanRow]) -> list[PreviewGroup]:
 
 def preview_plan(con: duckdb.DuckDBPyConnection, relation: str = DEFAULT_PLAN_RELATION) -> list[PreviewGroup]:
     """`preview(read_plan(...))` computed by DuckDB: a dry run need not load a million rows."""
-    plan = quote_relation(relation)
-    schema, _, name = relation.rpartition(".")
-    if not _table_exists(con, f"{schema or 'main'}.{name}"):
-        raise LookupError(f"the write-back plan {relation} does not exist yet; run dbt first")
+    plan = _existing_plan(con, relation)
     # Identifiers are validated/quoted above; there are no values in these statements.
     totals = con.execute(
         f"""select target_source, object, count(distinct cast(record_id as varchar)), count(*)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import duckdb
 import pytest
 from snapshot_helpers import default_objects, lead_id, write_snapshot
@@ -68,7 +70,10 @@ def test_initial_load_then_incremental_runs_pick_up_exactly_what_changed(sandbox
     # A record deleted in the org arrives through queryAll and is kept, flagged as deleted.
     objects = default_objects()
     victim = objects["crm_emea"]["Lead"][6]
-    victim.update(IsDeleted="true", SystemModstamp="2026-12-01T00:00:00.000+0000")
+    # Stamped after the edits above (which the sandbox stamps with the current time), as a
+    # deletion in the org would be; a fixed date would fall behind the high-water mark one day.
+    after_the_edits = datetime.now(UTC) + timedelta(minutes=5)
+    victim.update(IsDeleted="true", SystemModstamp=after_the_edits.strftime("%Y-%m-%dT%H:%M:%S.000+0000"))
     from aeglobal_pipeline.sandbox.snapshot import load_snapshot
 
     load_snapshot(write_snapshot(tmp_path / "with_delete", objects), sandbox.home)
