@@ -98,7 +98,13 @@ class WritebackResult:
 
     def text(self) -> str:
         """A few lines for a terminal: per target, statuses, retries and API calls."""
-        lines = [f"write-back {self.mode} {self.run_id}: {dict(self.totals()) or 'nothing to do'}"]
+        if self.mode == "dry_run":
+            changes = sum(g.field_changes for g in self.preview)
+            records = sum(g.records for g in self.preview)
+            outcome = f"would write {changes} field changes to {records} records; nothing written"
+        else:
+            outcome = str(dict(self.totals()) or "nothing to do")
+        lines = [f"write-back {self.mode} {self.run_id}: {outcome}"]
         if self.mode == "dry_run":
             lines += [f"  {g.target_source}.{g.object}: {g.records} records, {g.field_changes} "
                       f"field changes, by rule {g.rules}" for g in self.preview]

@@ -7,9 +7,16 @@ import pytest
 
 from aeglobal_pipeline.config import SourcesFile
 from aeglobal_pipeline.writeback.engine import decide
-from aeglobal_pipeline.writeback.plan import PlanRow, preview, preview_plan, quote_relation, read_plan
+from aeglobal_pipeline.writeback.plan import (
+    PlanRow,
+    PreviewGroup,
+    preview,
+    preview_plan,
+    quote_relation,
+    read_plan,
+)
 from aeglobal_pipeline.writeback.retry import RetryPolicy
-from aeglobal_pipeline.writeback.run import validate
+from aeglobal_pipeline.writeback.run import WritebackResult, validate
 from aeglobal_pipeline.writeback.targets import Current
 from aeglobal_pipeline.writeback.values import same_stamp, same_value, to_csv_value, to_json_value
 
@@ -91,3 +98,11 @@ def test_the_dry_run_preview_computed_in_sql_equals_the_one_from_the_rows():
     assert [g.field_changes for g in expected] == [1, 12]
     assert expected[1].rules["consent.email: most_restrictive"] == 5
     assert preview_plan(con) == expected
+
+
+def test_a_dry_run_says_what_it_would_write_not_nothing_to_do():
+    group = PreviewGroup("crm_na", "Lead", 2, 3, {"Email": 3}, {"precedence": 3}, [])
+    first_line = WritebackResult("run-1", "dry_run", [group, group]).text().splitlines()[0]
+    assert first_line == "write-back dry_run run-1: would write 6 field changes to 4 records; nothing written"
+    applied = WritebackResult("run-2", "apply", []).text().splitlines()[0]
+    assert applied == "write-back apply run-2: nothing to do"
