@@ -1,5 +1,7 @@
 """dbt models as Dagster assets (`dbt build` in two steps around identity; dbt tests become asset checks)."""
 
+import shutil
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,27 @@ def _built_from(step: str) -> str | None:
             f"select project_fingerprint from {BUILDS_TABLE} where step = ?", [step]  # noqa: S608
         ).fetchone()
     return row[0] if row else None
+
+
+# dagster-dbt gives every dbt command a target directory of its own (manifest, compiled SQL, log:
+# about 5 MB at this project's size). The newest few per step are kept for debugging; older ones
+# would fill the disk of a daily schedule. A directory younger than an hour may belong to a run
+# still going, so it is never removed.
+KEPT_TARGET_DIRS = 10
+MIN_TARGET_DIR_AGE_SECONDS = 3600
+
+
+def prune_target_dirs(target_root: Path, step: str, keep: int = KEPT_TARGET_DIRS) -> int:
+    """Remove all but the newest `keep` target directories of `step`; returns how many went."""
+    dirs = sorted((d for d in target_root.glob(f"{step}-*") if d.is_dir()),
+                  key=lambda d: d.stat().st_mtime, reverse=True)
+    cutoff = time.time() - MIN_TARGET_DIR_AGE_SECONDS
+    removed = 0
+    for old in dirs[keep:]:
+        if old.stat().st_mtime < cutoff:
+            shutil.rmtree(old, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _record_build(step: str, fingerprint: str) -> None:
@@ -93,6 +116,7 @@ def _dbt_assets(
         yield from invocation.stream()
         if invocation.is_successful():
             _record_build(name, fingerprint)
+        prune_target_dirs(invocation.target_path.parent, name)
 
     _models.__doc__ = description
     return _models
