@@ -41,10 +41,13 @@ def _stamp_columns(object_name: str) -> tuple[str, ...]:
     return ("updatedAt",) if object_name == "Prospect" else ("LastModifiedDate", "SystemModstamp")
 
 
-def _next_day(snapshot: Path) -> datetime:
-    """One day after the newest change stamp of the snapshot's person records: a daily run's
-    change, not one months after the data (which would move every date-relative rule at once)."""
+def _scan(snapshot: Path) -> tuple[datetime, int]:
+    """One pass over the snapshot's person records: the next day (one day after the newest
+    change stamp: a daily run's change, not one months after the data, which would move every
+    date-relative rule at once) and the highest number in Salesforce ids an earlier
+    `make_change` issued (`<prefix>BN<number>`), so chained changes never reuse an id."""
     newest = datetime(2000, 1, 1, tzinfo=UTC)
+    highest = 0
     for path in snapshot.glob("*/*.csv"):
         if path.stem not in PERSON_OBJECTS:
             continue
@@ -53,22 +56,10 @@ def _next_day(snapshot: Path) -> datetime:
                 for column in _stamp_columns(path.stem):
                     if row.get(column):
                         newest = max(newest, datetime.fromisoformat(row[column]))
-    return (newest + timedelta(days=1)).replace(microsecond=0)
-
-
-def _last_change_number(snapshot: Path) -> int:
-    """The highest number in Salesforce ids an earlier `make_change` issued (`<prefix>BN<number>`),
-    so chained changes (day 1, day 2, ...) never reuse an id."""
-    highest = 0
-    for path in snapshot.glob("*/*.csv"):
-        if path.stem not in PERSON_OBJECTS or path.stem == "Prospect":
-            continue
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
                 record_id = row.get("Id", "")
                 if record_id[3:5] == "BN" and record_id[5:15].isdigit():
                     highest = max(highest, int(record_id[5:15]))
-    return highest
+    return (newest + timedelta(days=1)).replace(microsecond=0), highest
 
 
 def _edit_value(column: str, value: str, rng: random.Random) -> str:
@@ -95,12 +86,11 @@ def make_change(snapshot: Path, out: Path, share: float, seed: int) -> dict:
         shutil.rmtree(out)
     shutil.copytree(snapshot, out)
     rng = random.Random(seed)
-    moment = _next_day(snapshot)
+    moment, new_number = _scan(snapshot)
     sf_now = _salesforce_stamp(moment)
     ae_now = moment.astimezone(UTC).isoformat(timespec="seconds")
     touched: set[str] = set()
     counts = {"edit": 0, "delete": 0, "new": 0}
-    new_number = _last_change_number(snapshot)
     for path in sorted(out.glob("*/*.csv")):
         if path.stem not in PERSON_OBJECTS:
             continue

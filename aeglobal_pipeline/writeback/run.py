@@ -101,13 +101,12 @@ class WritebackResult:
         if self.mode == "dry_run":
             changes = sum(g.field_changes for g in self.preview)
             records = sum(g.records for g in self.preview)
-            outcome = f"would write {changes} field changes to {records} records; nothing written"
-        else:
-            outcome = str(dict(self.totals()) or "nothing to do")
-        lines = [f"write-back {self.mode} {self.run_id}: {outcome}"]
-        if self.mode == "dry_run":
+            lines = [f"write-back dry_run {self.run_id}: would write {changes} field changes to "
+                     f"{records} records; nothing written"]
             lines += [f"  {g.target_source}.{g.object}: {g.records} records, {g.field_changes} "
                       f"field changes, by rule {g.rules}" for g in self.preview]
+        else:
+            lines = [f"write-back {self.mode} {self.run_id}: {dict(self.totals()) or 'nothing to do'}"]
         for target, counts in sorted(self.health.statuses.items()):
             extra = ""
             if self.health.retried.get(target):
