@@ -139,6 +139,26 @@ def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
         sys.exit(1)
 
 
+@main.command("compact")
+@click.option("--min-dead-share", type=click.FloatRange(0, 1), default=None,
+              help="Rewrite a table once this share of its stored rows is deleted (default 0.1).")
+def compact_command(min_dead_share: float | None) -> None:
+    """Drop the rows incremental runs deleted from the warehouse (the weekly compaction job does too)."""
+    from aeglobal_pipeline.config import warehouse_path
+    from aeglobal_pipeline.warehouse import connect
+    from aeglobal_pipeline.warehouse.compact import DEFAULT_MIN_DEAD_SHARE, compact
+
+    if not warehouse_path().exists():
+        _fail(f"{warehouse_path()}: no warehouse yet; run `aeglobal run` first")
+    share = DEFAULT_MIN_DEAD_SHARE if min_dead_share is None else min_dead_share
+    started = time.perf_counter()
+    with connect() as con:
+        compacted = compact(con, min_dead_share=share, progress=click.echo)
+    dropped = sum(rows.dead for rows in compacted)
+    click.echo(f"compacted {len(compacted)} tables ({dropped:,} deleted rows dropped) "
+               f"in {time.perf_counter() - started:.1f}s")
+
+
 @main.command("rollback")
 @click.option("--run", "run_id", required=True, help="The write-back run (Dagster run id) to undo.")
 def rollback(run_id: str) -> None:

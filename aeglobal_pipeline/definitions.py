@@ -13,6 +13,7 @@ from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.transform.assets import build_dbt_assets
 from aeglobal_pipeline.transform.project import dbt_resource
+from aeglobal_pipeline.warehouse.maintenance import warehouse_compaction, weekly_compaction
 from aeglobal_pipeline.writeback.assets import writeback_assets, writeback_checks, writeback_jobs
 
 logger = dg.get_dagster_logger()
@@ -48,13 +49,14 @@ def build_definitions() -> dg.Definitions:
             *writeback_assets, *report_assets,
         ],
         asset_checks=[*identity_checks, *governance_checks, *writeback_checks],
-        jobs=[*group_jobs(), full_sync_job, *writeback_jobs],
+        jobs=[*group_jobs(), full_sync_job, *writeback_jobs, warehouse_compaction],
         schedules=[
             # Write-back stays a dry run on schedule unless the deployment sets apply in run config.
             dg.ScheduleDefinition(
                 name="daily_full_sync", job=full_sync_job, cron_schedule="0 3 * * *",
                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED,
             ),
+            weekly_compaction,
         ],
         sensors=sensors,
         resources={"source_systems": SourceSystems(), "dbt": dbt_resource()},

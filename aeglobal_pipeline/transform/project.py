@@ -18,9 +18,10 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def dbt_resource() -> DbtCliResource:
-    # dbt lives next to the running interpreter; PATH may not include the virtual environment.
+    # aeglobal-dbt (dbt with an offline `--version`, transform/dbt_command.py) lives next to the
+    # running interpreter; PATH may not include the virtual environment.
     return DbtCliResource(
-        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("aeglobal-dbt"))
     )
 
 

@@ -47,3 +47,23 @@ def test_old_dbt_target_directories_are_pruned_but_young_ones_kept(tmp_path):
     assert prune_target_dirs(tmp_path, "dbt_governance_marts", keep=0) == 8
     assert sorted(d.name for d in tmp_path.glob("dbt_governance_marts-*")) == [
         "dbt_governance_marts-run00-abc", "dbt_governance_marts-young-abc"]
+
+
+def test_the_dbt_command_answers_its_version_offline_and_runs_dbt_otherwise():
+    """dagster-dbt asks `--version` once per run; dbt's own answer asks PyPI for the newest release."""
+    import re
+    import subprocess
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from aeglobal_pipeline.transform.project import dbt_resource
+
+    command = Path(dbt_resource().dbt_executable)
+    assert command.name == "aeglobal-dbt"
+    unreachable = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    answer = subprocess.run([command, "--version"], capture_output=True, text=True, check=True,
+                            env={**os.environ, **unreachable})
+    assert re.search(r"(\d+\.\d+\.\d+)", answer.stdout).group(1) == version("dbt-core")
+    # Anything else is dbt's own command line.
+    listed = subprocess.run([command, "--help"], capture_output=True, text=True, check=True)
+    assert "An ELT tool for managing your SQL transformations" in listed.stdout

@@ -108,15 +108,52 @@ accounts as (
 
 ),
 
-country_aliases as (
-
-    select * from {{ ref('country_aliases') }}
-
-),
-
 reference as (
 
     select {{ reference_version() }} as reference_version
+
+),
+
+{% if is_incremental() -%}
+last_build as (
+
+    select
+        coalesce(max(source_extracted_at), '-infinity'::timestamptz) as extracted_up_to,
+        max(reference_version) as reference_version
+    from {{ this }}
+
+),
+
+changed_accounts as (
+
+    select accounts.record_key
+    from accounts
+    cross join last_build
+    where accounts.extracted_at > last_build.extracted_up_to
+
+),
+
+{% endif -%}
+to_build as (
+
+    -- A record is redone when it or its account changed since the last build (its
+    -- source_extracted_at below is the later of the two), or the reference data changed.
+    -- Filtered before the joins below, so an incremental build reads only those records.
+    select unioned.*
+    from unioned
+    {%- if is_incremental() %}
+    cross join reference
+    cross join last_build
+    where unioned.extracted_at > last_build.extracted_up_to
+       or unioned.account_record_key in (select record_key from changed_accounts)
+       or reference.reference_version is distinct from last_build.reference_version
+    {%- endif %}
+
+),
+
+country_aliases as (
+
+    select * from {{ ref('country_aliases') }}
 
 ),
 
@@ -137,18 +174,11 @@ with_context as (
                  then upper(trim(unioned.country)) end,
             country_aliases.country_code
         ) as country_code
-    from unioned
+    from to_build as unioned
     cross join reference
     left join source_systems on source_systems.source = unioned.source
     left join accounts on accounts.record_key = unioned.account_record_key
     left join country_aliases on country_aliases.alias = {{ lookup_key('unioned.country') }}
-
-),
-
-to_build as (
-
-    select * from with_context
-    {{ changed_since_last_build('source_extracted_at', 'reference_version') }}
 
 ),
 
@@ -173,7 +203,7 @@ final as (
         coalesce(phone_opt_out, false) as phone_opt_out,
         converted_contact_key, crm_lead_key, crm_contact_key, written_global_person_id,
         created_at, last_modified_at, is_deleted, source_extracted_at, reference_version
-    from to_build
+    from with_context
 
 )
 

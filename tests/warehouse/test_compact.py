@@ -1,0 +1,82 @@
+"""The warehouse never vacuums during a run, and compaction drops deleted rows without changing data."""
+
+from pathlib import Path
+
+from aeglobal_pipeline.warehouse import connect
+from aeglobal_pipeline.warehouse.compact import compact, table_rows
+
+ROWS = 400_000  # a few row groups of 122,880 rows: enough for DuckDB to vacuum by itself
+
+
+def _fill(path: Path) -> None:
+    with connect(path) as con:
+        con.execute("create table identity.people (record_key varchar primary key, person varchar, n bigint)")
+        con.execute(
+            "insert into identity.people select 'r' || i, 'p' || (i // 3), i from range(?) as t(i)", [ROWS]
+        )
+        con.execute("create table identity.small as select i from range(1000) as t(i)")
+        con.execute("create view identity.people_view as select * from identity.people where n % 2 = 0")
+
+
+def _rows(path: Path) -> dict[str, tuple[int, int]]:
+    with connect(path, read_only=True) as con:
+        return {rows.name: (rows.stored, rows.live) for rows in table_rows(con)}
+
+
+def test_deleted_rows_stay_on_disk_until_compacted(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    _fill(path)
+    # What an incremental run does: delete a share of the rows, spread over every row group.
+    with connect(path) as con:
+        con.execute("delete from identity.people where n % 2 = 1")
+        con.execute("delete from identity.small where i % 2 = 0")
+        con.execute("checkpoint")
+    stored, live = _rows(path)["identity.people"]
+    assert live == ROWS - ROWS // 2
+    # No vacuum at the checkpoint: with DuckDB's default the merged row groups drop these rows.
+    assert stored == ROWS
+
+
+def test_compact_rewrites_only_tables_past_the_threshold(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    _fill(path)
+    with connect(path) as con:
+        before = con.execute("select * from identity.people where n % 2 = 0 order by n").fetchall()
+        con.execute("delete from identity.people where n % 2 = 1")
+        con.execute("delete from identity.small where i % 2 = 0")  # half, but under MIN_DEAD_ROWS
+        con.execute("checkpoint")
+    with connect(path) as con:
+        compacted = compact(con, min_dead_share=0.4)
+    assert [(rows.name, rows.dead) for rows in compacted] == [("identity.people", ROWS // 2)]
+    after = _rows(path)
+    assert after["identity.people"] == (ROWS - ROWS // 2, ROWS - ROWS // 2)
+    assert after["identity.small"] == (1000, 500)
+    with connect(path, read_only=True) as con:
+        assert con.execute("select * from identity.people order by n").fetchall() == before
+        assert con.execute("select count(*) from identity.people_view").fetchone()[0] == len(before)
+        constraints = con.execute(
+            "select constraint_type from duckdb_constraints() where table_name = 'people' "
+            "and constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+    assert constraints == [("PRIMARY KEY",)]
+
+
+def test_compact_leaves_tables_under_the_threshold(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    _fill(path)
+    with connect(path) as con:
+        con.execute("delete from identity.people where n % 2 = 1")
+        con.execute("checkpoint")
+        assert compact(con, min_dead_share=0.6) == []
+    assert _rows(path)["identity.people"] == (ROWS, ROWS - ROWS // 2)
+
+
+def test_dbt_connections_do_not_vacuum_either() -> None:
+    import yaml
+
+    from aeglobal_pipeline.transform.project import DBT_PROJECT_DIR
+    from aeglobal_pipeline.warehouse import duckdb_config
+
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
+    settings = profile["aeglobal"]["outputs"]["duckdb"]["settings"]
+    assert str(settings["max_vacuum_tasks"]) == duckdb_config()["max_vacuum_tasks"] == "0"
