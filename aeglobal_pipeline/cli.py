@@ -155,7 +155,8 @@ def compact_command(min_dead_share: float | None) -> None:
     with connect() as con:
         compacted = compact(con, min_dead_share=share, progress=click.echo)
     dropped = sum(rows.dead for rows in compacted)
-    click.echo(f"compacted {len(compacted)} tables ({dropped:,} deleted rows dropped) "
+    tables = f"{len(compacted)} table" + ("" if len(compacted) == 1 else "s")
+    click.echo(f"compacted {tables} ({dropped:,} deleted rows dropped) "
                f"in {time.perf_counter() - started:.1f}s")
 
 

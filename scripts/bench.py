@@ -15,7 +15,8 @@ For each size, in a fresh $AEGLOBAL_HOME (DIR/<size>, default /tmp/aeglobal-benc
 2. the incremental run: change a share of the person records (Lead, Contact, Prospect) by
    loading a modified copy of the snapshot (aeglobal_pipeline/sandbox/change.py), run
    `aeglobal run` again, and compare identity.global_person_map before/after for the records
-   the change did not touch.
+   the change did not touch. Then time `aeglobal compact` over every table the run left deleted
+   rows in: the weekly compaction job's cost, which runs never pay (warehouse/compact.py).
 
 Prints a table per size and writes JSON to $AEGLOBAL_HOME/bench/bench-<timestamp>.json.
 """
@@ -335,6 +336,11 @@ def bench_size(persons: int, args: argparse.Namespace) -> dict:
         result["incremental_fraction_of_full"] = round(
             result["incremental"]["total"]["seconds"] / result["full"]["total"]["seconds"], 3)
         result["identity_stability"] = compare_maps(before, person_map(home), change["touched"])
+        # What the weekly compaction job (not a run) then costs: every table with deleted rows.
+        compaction = step("compact", [AEGLOBAL, "compact", "--min-dead-share", "0"], env,
+                          logs / "incremental", None)
+        compaction.pop("samples")
+        result["compaction"] = compaction
         result["ok"] = True
     except StepFailed as error:
         log(f"  FAILED: {error}")
@@ -403,6 +409,9 @@ def print_table(result: dict) -> None:
               f"{change['new']} new records (loading the changed snapshot took "
               f"{result['incremental_load']['seconds']:.1f}s, not counted)")
         print(f"incremental run: {result['incremental_fraction_of_full']:.0%} of the full run's time")
+        if "compaction" in result:
+            print(f"compacting the tables with deleted rows afterwards (`aeglobal compact`, the weekly "
+                  f"job, not part of a run): {result['compaction']['seconds']:.1f}s")
         print(f"global ids changed for untouched records: {stability['untouched_global_ids_changed']} of "
               f"{stability['untouched_records_compared']:,}, of which "
               f"{stability['untouched_changed_outside_touched_components']} outside the clustering "

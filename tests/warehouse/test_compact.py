@@ -80,3 +80,32 @@ def test_dbt_connections_do_not_vacuum_either() -> None:
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
     settings = profile["aeglobal"]["outputs"]["duckdb"]["settings"]
     assert str(settings["max_vacuum_tasks"]) == duckdb_config()["max_vacuum_tasks"] == "0"
+
+
+def test_the_compaction_job_and_command_compact_this_homes_warehouse(tmp_path: Path, monkeypatch) -> None:
+    import dagster as dg
+    from click.testing import CliRunner
+
+    from aeglobal_pipeline.cli import main
+    from aeglobal_pipeline.warehouse.maintenance import warehouse_compaction
+
+    monkeypatch.setenv("AEGLOBAL_HOME", str(tmp_path))
+    monkeypatch.delenv("AEGLOBAL_WAREHOUSE", raising=False)
+    path = tmp_path / "warehouse.duckdb"
+    _fill(path)
+    with connect(path) as con:
+        con.execute("delete from identity.people where n % 2 = 1")
+
+    result = warehouse_compaction.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    output = result.output_for_node("compact_warehouse")
+    assert output == 1
+    assert _rows(path)["identity.people"] == (ROWS // 2, ROWS // 2)
+
+    with connect(path) as con:
+        con.execute("delete from identity.people where n % 4 = 0")
+    answer = CliRunner().invoke(main, ["compact", "--min-dead-share", "0.2"])
+    assert answer.exit_code == 0, answer.output
+    assert "compacting identity.people: 100,000 of 200,000 stored rows deleted" in answer.output
+    assert "compacted 1 table (100,000 deleted rows dropped)" in answer.output
+    assert _rows(path)["identity.people"] == (ROWS // 4, ROWS // 4)

@@ -66,8 +66,10 @@ raw_values as (
 
 ),
 
--- `not materialized`: read four times, each time a different slice (DuckDB would store it all).
-candidates as not materialized (
+-- Read four times. A full build reads a different slice each time (`not materialized`: DuckDB
+-- would store all of it); an incremental one keeps the redone persons' few rows, instead of
+-- scanning the 9M-row table four times (at 1M records: 1.5 s to 0.8 s).
+candidates as {{ 'materialized' if is_incremental() else 'not materialized' }} (
 
     select * from {{ ref('int_governance__candidates') }}
     where {{ for_changed_persons('global_person_id') }}
