@@ -1,14 +1,15 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_changed_persons(also=\"conflict_type in ('grey_zone_pair', 'oversized_cluster')\") }}",
+    pre_hook="{{ delete_changed_persons(also=stale_grey_zone_pairs()) }}",
 ) }}
 
 -- What stewards must look at: field disagreements among one person's records after
 -- normalisation (winner, losers, rule), consent disagreements, pairs in the grey zone of match
--- probability, and clusters at the size limit. Incremental: field and consent disagreements
--- per person (macros/incremental_governance.sql); grey-zone pairs and oversized clusters, which
--- involve two persons or few rows, are redone every build.
+-- probability, and clusters at the size limit. Incremental: disagreements and oversized
+-- clusters per person (macros/incremental_governance.sql); grey-zone pairs, which involve two
+-- persons, by comparison with int_governance__grey_zone_pairs: only the pairs that appeared,
+-- vanished or changed are replaced.
 
 with
 
@@ -22,18 +23,6 @@ candidates as (
 persons as (
 
     select * from {{ ref('int_governance__persons') }}
-
-),
-
-person_map as (
-
-    select * from {{ source('identity', 'global_person_map') }}
-
-),
-
-person_links as (
-
-    select * from {{ source('identity', 'person_links') }}
 
 ),
 
@@ -107,29 +96,12 @@ field_conflicts as (
 
 grey_zone as (
 
-    select
-        'grey_zone_pair' as conflict_type,
-        map_a.global_person_id,
-        null::varchar as field,
-        null::varchar as winner_value,
-        null::varchar as winner_record_key,
-        null::varchar[] as loser_values,
-        null::varchar[] as loser_record_keys,
-        'matching: grey zone ' || thresholds.grey_zone_lower || '–' || thresholds.match_probability as rule,
-        person_links.record_key_a,
-        person_links.record_key_b,
-        person_links.match_probability,
-        null::bigint as cluster_size,
-        case when map_a.global_person_id = map_b.global_person_id then 'linked into one person'
-             else 'kept apart: ' || map_b.global_person_id end as detail
-    from person_links
-    cross join thresholds
-    left join person_map as map_a on map_a.record_key = person_links.record_key_a
-    left join person_map as map_b on map_b.record_key = person_links.record_key_b
-    where person_links.decision = 'grey_zone'
-       or (person_links.decision is null
-           and person_links.match_probability >= thresholds.grey_zone_lower
-           and person_links.match_probability < thresholds.match_probability)
+    -- Every grey-zone pair on a full build; on an incremental one those not already stored as
+    -- they are (the pre-hook removed the rest, macros/incremental_governance.sql).
+    select * exclude (conflict_id) from {{ ref('int_governance__grey_zone_pairs') }} as pairs
+    {%- if is_incremental() %}
+    where not exists (select 1 from {{ this }} as built where built.conflict_id = pairs.conflict_id)
+    {%- endif %}
 
 ),
 
@@ -146,6 +118,7 @@ oversized as (
     from persons
     cross join thresholds
     where persons.record_count >= thresholds.max_cluster_size
+      and {{ for_changed_persons('persons.global_person_id') }}
 
 ),
 
