@@ -18,19 +18,25 @@ def _fill(path: Path) -> None:
         con.execute("create view identity.people_view as select * from identity.people where n % 2 = 0")
 
 
+def _with_deleted_rows(tmp_path: Path) -> Path:
+    """A warehouse after what an incremental run does: half of a table's rows deleted, spread
+    over every row group (and half of a small table), then a checkpoint."""
+    path = tmp_path / "warehouse.duckdb"
+    _fill(path)
+    with connect(path) as con:
+        con.execute("delete from identity.people where n % 2 = 1")
+        con.execute("delete from identity.small where i % 2 = 0")
+        con.execute("checkpoint")
+    return path
+
+
 def _rows(path: Path) -> dict[str, tuple[int, int]]:
     with connect(path, read_only=True) as con:
         return {rows.name: (rows.stored, rows.live) for rows in table_rows(con)}
 
 
 def test_deleted_rows_stay_on_disk_until_compacted(tmp_path: Path) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    _fill(path)
-    # What an incremental run does: delete a share of the rows, spread over every row group.
-    with connect(path) as con:
-        con.execute("delete from identity.people where n % 2 = 1")
-        con.execute("delete from identity.small where i % 2 = 0")
-        con.execute("checkpoint")
+    path = _with_deleted_rows(tmp_path)
     stored, live = _rows(path)["identity.people"]
     assert live == ROWS - ROWS // 2
     # No vacuum at the checkpoint: with DuckDB's default the merged row groups drop these rows.
@@ -38,14 +44,9 @@ def test_deleted_rows_stay_on_disk_until_compacted(tmp_path: Path) -> None:
 
 
 def test_compact_rewrites_only_tables_past_the_threshold(tmp_path: Path) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    _fill(path)
+    path = _with_deleted_rows(tmp_path)  # identity.small: half deleted, but under MIN_DEAD_ROWS
     with connect(path) as con:
-        before = con.execute("select * from identity.people where n % 2 = 0 order by n").fetchall()
-        con.execute("delete from identity.people where n % 2 = 1")
-        con.execute("delete from identity.small where i % 2 = 0")  # half, but under MIN_DEAD_ROWS
-        con.execute("checkpoint")
-    with connect(path) as con:
+        before = con.execute("select * from identity.people order by n").fetchall()
         compacted = compact(con, min_dead_share=0.4)
     assert [(rows.name, rows.dead) for rows in compacted] == [("identity.people", ROWS // 2)]
     after = _rows(path)
@@ -62,11 +63,8 @@ def test_compact_rewrites_only_tables_past_the_threshold(tmp_path: Path) -> None
 
 
 def test_compact_leaves_tables_under_the_threshold(tmp_path: Path) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    _fill(path)
+    path = _with_deleted_rows(tmp_path)
     with connect(path) as con:
-        con.execute("delete from identity.people where n % 2 = 1")
-        con.execute("checkpoint")
         assert compact(con, min_dead_share=0.6) == []
     assert _rows(path)["identity.people"] == (ROWS, ROWS - ROWS // 2)
 
@@ -91,10 +89,7 @@ def test_the_compaction_job_and_command_compact_this_homes_warehouse(tmp_path: P
 
     monkeypatch.setenv("AEGLOBAL_HOME", str(tmp_path))
     monkeypatch.delenv("AEGLOBAL_WAREHOUSE", raising=False)
-    path = tmp_path / "warehouse.duckdb"
-    _fill(path)
-    with connect(path) as con:
-        con.execute("delete from identity.people where n % 2 = 1")
+    path = _with_deleted_rows(tmp_path)
 
     result = warehouse_compaction.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
