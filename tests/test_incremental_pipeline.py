@@ -31,8 +31,8 @@ SNAPSHOTS = {
     # the governance models an incremental build updates per person (macros/incremental_governance.sql)
     "governed records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_governance__records",
     "raw values": "SELECT * FROM intermediate.int_governance__raw_values",
-    "survivorship candidates": "SELECT * FROM intermediate.int_governance__candidates",
-    "write-back choices": "SELECT * FROM intermediate.int_governance__writeback_choices",
+    "survivorship candidates": "SELECT * EXCLUDE (_built_at) FROM intermediate.int_governance__candidates",
+    "write-back choices": "SELECT * EXCLUDE (_built_at) FROM intermediate.int_governance__writeback_choices",
     "lifecycle": "SELECT * FROM intermediate.int_governance__person_lifecycle",
     "scores": "SELECT * FROM intermediate.int_governance__person_scores",
     "record stages": "SELECT * FROM intermediate.int_governance__record_stages",

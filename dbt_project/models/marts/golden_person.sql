@@ -20,7 +20,7 @@ persons as (
 candidates as (
 
     select * from {{ ref('int_governance__candidates') }}
-    where {{ for_changed_persons('global_person_id') }}
+    where {{ for_changed_persons('global_person_id', stamped_by='int_governance__candidates') }}
 
 ),
 

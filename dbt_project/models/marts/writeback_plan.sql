@@ -14,14 +14,14 @@ with
 winners as (
 
     select * from {{ ref('int_governance__writeback_winners') }}
-    where {{ for_changed_persons('global_person_id') }}
+    where {{ for_changed_persons('global_person_id', stamped_by='int_governance__writeback_choices') }}
 
 ),
 
 targets as (
 
     select * from {{ ref('int_governance__writeback_targets') }}
-    where {{ for_changed_persons('global_person_id') }}
+    where {{ for_changed_persons('global_person_id', stamped_by='int_governance__writeback_choices') }}
 
 ),
 

@@ -197,4 +197,5 @@ final as (
 
 )
 
-select * from final
+-- _built_at: which build appended the row (for_changed_persons, macros/incremental_governance.sql).
+select *, {{ build_stamp() }} as _built_at from final

@@ -72,7 +72,7 @@ raw_values as (
 candidates as {{ 'materialized' if is_incremental() else 'not materialized' }} (
 
     select * from {{ ref('int_governance__candidates') }}
-    where {{ for_changed_persons('global_person_id') }}
+    where {{ for_changed_persons('global_person_id', stamped_by='int_governance__candidates') }}
 
 ),
 
@@ -304,4 +304,5 @@ final as (
 
 )
 
-select * from final
+-- _built_at: which build appended the row (for_changed_persons, macros/incremental_governance.sql).
+select *, {{ build_stamp() }} as _built_at from final

@@ -27,7 +27,8 @@ final as (
         owning_crm,
         field,
         api_name,
-        current_api_value
+        current_api_value,
+        _built_at
     from choices
 
 )
