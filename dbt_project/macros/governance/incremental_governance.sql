@@ -41,17 +41,16 @@
 
 {% macro for_changed_persons(column, stamped_by=none) -%}
     {#- A WHERE condition: on an incremental build, only the persons to redo.
-        `stamped_by` names the model whose table `column` is read from when that table stamps
-        its rows with `_built_at` (build_stamp). When that model ran earlier in this same dbt
-        invocation, its rows of the persons to redo are the ones it appended now: the stamp lets
+        `stamped_by` names the model whose table is read (by its unqualified `column`) when that
+        table stamps its rows with `_built_at` (build_stamp). When that model ran earlier in this
+        same dbt invocation, its rows of the persons to redo are the ones it appended now: the stamp lets
         DuckDB skip every older row group by its min/max, where the semi-join alone would read
         the whole table (9M rows for the candidates at 1M records). The semi-join stays, so a
         table rebuilt in full in this invocation still gives only the persons to redo. -#}
     {%- set changed = ref('int_governance__changed_persons') -%}
     {%- if is_incremental() -%}
         {%- if stamped_by is not none and ('model.' ~ project_name ~ '.' ~ stamped_by) in selected_resources -%}
-            {%- set qualifier = column.rsplit('.', 1)[0] ~ '.' if '.' in column else '' -%}
-            {{ qualifier }}_built_at = {{ build_stamp() }} and
+            _built_at = {{ build_stamp() }} and
         {% endif -%}
         {{ column }} in (select global_person_id from {{ changed }})
     {%- else -%}
