@@ -30,6 +30,7 @@ from aeglobal_pipeline.sandbox.records import (
     lifecycle_times,
     sf_timestamp,
 )
+from aeglobal_pipeline.sandbox.truth_attributes import attribute_rows
 
 if TYPE_CHECKING:
     from aeglobal_pipeline.sandbox.generate import Generator
@@ -204,6 +205,7 @@ class RowWriter:
                 crm.append((source, "Lead", record_id, "", job_index, email))
             else:
                 self.prospect(source, person, job, job_index, keys, crm)
+        self.out.attributes(attribute_rows(person, self.gen.names))
         return keys
 
     def contact(self, org, person, job, job_index, keys) -> tuple[str, str, str]:

@@ -116,6 +116,10 @@ class Phone:
     area: str
     subscriber: str
 
+    def e164(self) -> str:
+        """The number as the generator means it (the truth), before any user typed it."""
+        return f"+{countries()[self.country].calling_code}{self.area}{self.subscriber}"
+
     def format(self, rng: Random) -> str:
         c = countries()[self.country]
         area, sub = self.area, self.subscriber
