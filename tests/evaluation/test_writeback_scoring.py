@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from aeglobal_pipeline.evaluation.classify import PersonTruth, classify
-from aeglobal_pipeline.evaluation.writeback import score_plan
+from aeglobal_pipeline.evaluation.writeback import score_plan, writeback_section
 
 PLAN_COLUMNS = ("record_key", "object", "field", "current_value", "new_value", "value_source", "rule")
 
@@ -121,3 +121,10 @@ def test_score_plan_counts_categories_examples_and_leaves_consent_and_ids_unscor
     figures = score.to_dict()
     assert figures["good_fills_plus_fixes"] == 2 and figures["shares"]["harmful"] == 0.2
     assert "contact_point_replaced" in str(score) and "precedence.email: y" in str(score)
+
+
+def test_without_truth_attributes_the_section_says_why(tmp_path):
+    truth = tmp_path / "s.truth.csv"
+    _write(truth, ["source", "object", "record_id", "person_id"], [("crm", "Lead", "L1", "P1")])
+    score, note = writeback_section(truth)
+    assert score is None and note == f"no truth attributes at {tmp_path / 's.truth_attributes.csv'}"
