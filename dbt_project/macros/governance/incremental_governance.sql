@@ -39,10 +39,11 @@
 
 {% macro previous_build(identifier) -%}
     {#- A governance table as the previous build left it (no ref: it is built later in this one).
-        Only a model upstream of that table's model is sure to run before this build replaces it:
-        any other caller fails here, naming the dependency to add. -#}
+        Only the model itself or one upstream of it is sure to run before this build replaces
+        it: any other caller fails here, naming the dependency to add. -#}
     {%- set read_id = 'model.' ~ project_name ~ '.' ~ identifier -%}
-    {%- if read_id in graph.nodes and not is_upstream(model.unique_id, read_id) -%}
+    {%- if read_id in graph.nodes and read_id != model.unique_id
+          and not is_upstream(model.unique_id, read_id) -%}
         {{ exceptions.raise_compiler_error(
             model.name ~ " reads the previous build of " ~ identifier ~ " but is not upstream of it,"
             ~ " so this build may have replaced it already: add `-- depends_on: {{ ref('" ~ model.name
