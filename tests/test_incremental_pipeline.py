@@ -11,33 +11,33 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
+from manifest_helpers import load_manifest, person_keyed_models, stored_models
 from snapshot_helpers import private_home
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.cli import main
 from aeglobal_pipeline.sandbox.change import make_change
 
-SNAPSHOTS = {
+# Identity's tables (Python); every table dbt builds is compared too, enumerated from the manifest
+# (_dbt_tables), so a model added later is held to the same contract with no edit here.
+IDENTITY_SNAPSHOTS = {
     "global ids": "SELECT record_key, global_person_id FROM identity.global_person_map",
     "scored pairs": """SELECT record_key_a, record_key_b, decision, round(match_probability, 9)
                        FROM identity.person_links""",
-    "golden records": "SELECT * FROM marts.golden_person",
-    "write-back plan": "SELECT * FROM marts.writeback_plan",
-    "person records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_person_records",
-    "unioned records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_person_records__unioned",
-    "identity conflicts": "SELECT * FROM marts.identity_conflicts",
-    "lifecycle KPIs": "SELECT * FROM marts.kpi_lifecycle_by_region",
-    "governance findings": "SELECT * FROM marts.governance_findings",
-    # the governance models an incremental build updates per person (macros/incremental_governance.sql)
-    "governed records": "SELECT * EXCLUDE (source_extracted_at) FROM intermediate.int_governance__records",
-    "raw values": "SELECT * FROM intermediate.int_governance__raw_values",
-    "survivorship candidates": "SELECT * EXCLUDE (_built_at) FROM intermediate.int_governance__candidates",
-    "write-back choices": "SELECT * EXCLUDE (_built_at) FROM intermediate.int_governance__writeback_choices",
-    "lifecycle": "SELECT * FROM intermediate.int_governance__person_lifecycle",
-    "scores": "SELECT * FROM intermediate.int_governance__person_scores",
-    "record stages": "SELECT * FROM intermediate.int_governance__record_stages",
-    "persons": "SELECT * FROM intermediate.int_governance__persons",
 }
+# dbt tables a full refresh changes by design.
+NOT_COMPARED = {
+    "int_governance__build_state": "when and from what the last governance build ran",
+    "int_phone_numbers": "a cache of parsed numbers that only grows",
+}
+# Columns that say when a row was extracted or built (the build stamp), not what it holds.
+WHEN_COLUMNS = ("source_extracted_at", "_built_at")
+
+
+def _dbt_tables() -> dict[str, str]:
+    """Every table dbt builds (person-keyed or not) but NOT_COMPARED: name → `schema.table`."""
+    return {name: table for name, table in stored_models(load_manifest()).items()
+            if name not in NOT_COMPARED}
 
 
 def _run(*args: str) -> str:
@@ -55,11 +55,25 @@ def _governance_rebuilt() -> tuple[int, int]:
         ).fetchone()
 
 
+def _table_query(con, table: str) -> str:
+    """Every column of `table` but those of WHEN_COLUMNS it has."""
+    schema, name = table.split(".")
+    columns = {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [schema, name]).fetchall()}
+    assert columns, f"no table {table} in the warehouse"
+    when = ", ".join(c for c in WHEN_COLUMNS if c in columns)
+    # Names from dbt's manifest, not from data.
+    return f"SELECT * {f'EXCLUDE ({when})' if when else ''} FROM {table}"  # noqa: S608
+
+
 def _snapshot() -> dict[str, set[tuple]]:
     with warehouse.connect(read_only=True) as con:
+        queries = {**IDENTITY_SNAPSHOTS,
+                   **{name: _table_query(con, table) for name, table in _dbt_tables().items()}}
         # str(): some mart columns are lists, which a set cannot hold.
         return {name: {tuple(map(str, row)) for row in con.execute(sql).fetchall()}
-                for name, sql in SNAPSHOTS.items()}
+                for name, sql in queries.items()}
 
 
 def _last_scoring() -> dict:
@@ -119,6 +133,14 @@ def test_unchanged_people_keep_their_ids(changed_home):
     assert len(untouched_groups) > 100
     for group in untouched_groups:
         assert {after[k] for k in group} == {before[next(iter(group))]}, sorted(group)
+
+
+def test_every_person_keyed_model_is_compared():
+    """The models an incremental build redoes per person come from the manifest, as do the
+    tables compared below: none can be left out of the comparison by omission."""
+    person_keyed = person_keyed_models(load_manifest())
+    assert {"golden_person", "writeback_plan", "int_governance__candidates"} <= person_keyed
+    assert person_keyed <= set(_dbt_tables()), person_keyed - set(_dbt_tables())
 
 
 def test_a_full_refresh_on_the_same_data_ends_exactly_where_the_incremental_run_did(changed_home):

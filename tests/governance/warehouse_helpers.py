@@ -88,10 +88,10 @@ def run_dbt(warehouse: Path, *, upstream: bool = True, tests: bool = False) -> s
     return dbt(warehouse, arguments)
 
 
-def dbt(warehouse: Path, arguments: list[str]) -> str:
+def dbt(warehouse: Path, arguments: list[str], project: Path = DBT_DIR) -> str:
     """Run a dbt command on `warehouse`; its output, or an AssertionError with the tail of it."""
-    command = [str(Path(sys.executable).with_name("dbt")), *arguments, "--project-dir", str(DBT_DIR),
-               "--profiles-dir", str(DBT_DIR), "--target-path", str(warehouse.parent / "dbt_target"),
+    command = [str(Path(sys.executable).with_name("dbt")), *arguments, "--project-dir", str(project),
+               "--profiles-dir", str(project), "--target-path", str(warehouse.parent / "dbt_target"),
                "--log-path", str(warehouse.parent / "dbt_logs")]
     env = {**os.environ, "AEGLOBAL_WAREHOUSE": str(warehouse)}
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

@@ -7,8 +7,11 @@
   every person whose records changed, moved between persons or appeared or vanished (old and new
   ids, so retired ids are deleted), whose write-back echo changed, or whose recent-activity
   signal flips as the as-of date moves; everyone when an input shared by all changed. It is
-  cleared by int_governance__build_state, the last model of a build, so a build that fails
-  half-way is redone in full for those persons next time. A change to the dbt project itself
+  cleared at the end of the dbt invocation (clear_changed_persons, an on-run-end hook), and only
+  when every model that reads it was built and nothing failed, so a build that fails half-way is
+  redone for those persons next time. Which models read it comes from dbt's graph: a model added
+  later that calls for_changed_persons or delete_changed_persons is covered with no declaration,
+  wherever it sits in the DAG. A change to the dbt project itself
   rebuilds from scratch (aeglobal_pipeline/transform/assets.py passes --full-refresh).
   tests/test_incremental_pipeline.py compares an incremental build with a full one.
 #}
@@ -35,8 +38,30 @@
 {%- endmacro %}
 
 {% macro previous_build(identifier) -%}
-    {#- A governance table as the previous build left it (no ref: it is built later in this one). -#}
+    {#- A governance table as the previous build left it (no ref: it is built later in this one).
+        Only the model itself or one upstream of it is sure to run before this build replaces
+        it: any other caller fails here, naming the dependency to add. -#}
+    {%- set read_id = 'model.' ~ project_name ~ '.' ~ identifier -%}
+    {%- if read_id in graph.nodes and read_id != model.unique_id
+          and not is_upstream(model.unique_id, read_id) -%}
+        {{ exceptions.raise_compiler_error(
+            model.name ~ " reads the previous build of " ~ identifier ~ " but is not upstream of it,"
+            ~ " so this build may have replaced it already: add `-- depends_on: {{ ref('" ~ model.name
+            ~ "') }}` to " ~ identifier ~ ".sql") }}
+    {%- endif -%}
     {{ return(adapter.get_relation(database=this.database, schema=this.schema, identifier=identifier)) }}
+{%- endmacro %}
+
+{% macro is_upstream(ancestor_id, node_id) -%}
+    {#- Whether dbt's graph has a path from `ancestor_id` to `node_id` (execution time only). -#}
+    {%- set queue = [node_id] -%}
+    {%- for current in queue -%}
+        {%- for parent in graph.nodes.get(current, {}).get('depends_on', {}).get('nodes', [])
+                if parent not in queue -%}
+            {%- do queue.append(parent) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(ancestor_id in queue[1:]) }}
 {%- endmacro %}
 
 {% macro for_changed_persons(column, stamped_by=none) -%}
@@ -69,6 +94,37 @@
         delete from {{ this }}
         where global_person_id in (select global_person_id from {{ ref('int_governance__changed_persons') }})
         {%- if also %} or ({{ also }}){% endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro clear_changed_persons(results) -%}
+    {#- The on-run-end hook (dbt_project.yml) that completes an incremental governance build:
+        empties int_governance__changed_persons once every model that reads it (any model whose
+        depends_on names it: the callers of for_changed_persons and delete_changed_persons, and
+        int_governance__build_state) was built in this invocation, and no node of it failed or
+        was skipped. Any other invocation (a failed build, a subset, `dbt test`) keeps the list,
+        and the next build redoes those persons as well. An on-run-end hook runs after every
+        node, so no model can read the list after it was cleared. -#}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set changed_id = 'model.' ~ project_name ~ '.int_governance__changed_persons' -%}
+    {%- set status_of = {} -%}
+    {%- for result in results -%}
+        {%- do status_of.update({result.node.unique_id: result.status | string}) -%}
+    {%- endfor -%}
+    {%- set finished = ['success', 'pass', 'warn', 'no-op'] -%}
+    {%- set complete = namespace(ok=changed_id in graph.nodes) -%}
+    {%- for status in status_of.values() if status not in finished -%}
+        {%- set complete.ok = false -%}
+    {%- endfor -%}
+    {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and changed_id in node.depends_on.nodes
+               and node.config.materialized != 'ephemeral' -%}
+        {%- if status_of.get(node.unique_id) != 'success' -%}
+            {%- set complete.ok = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if complete.ok -%}
+        delete from {{ graph.nodes[changed_id].relation_name }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,15 +1,12 @@
-{{ config(
-    materialized='table',
-    post_hook="delete from {{ ref('int_governance__changed_persons') }}",
-) }}
+{{ config(materialized='table') }}
 
--- depends_on: {{ ref('golden_person') }}
--- depends_on: {{ ref('identity_conflicts') }}
--- depends_on: {{ ref('writeback_plan') }}
--- depends_on: {{ ref('governance_findings') }}
--- depends_on: {{ ref('kpi_lifecycle_by_region') }}
--- What the last completed governance build was built from, for the next incremental build
--- (macros/incremental_governance.sql). Built last: its post-hook clears the persons to redo.
+-- int_governance__raw_values reads the previous build of this table (previous_build checks it).
+-- depends_on: {{ ref('int_governance__raw_values') }}
+
+-- What the last governance build was built from, for the next incremental build
+-- (macros/incremental_governance.sql). int_governance__changed_persons is not cleared here but by
+-- the on-run-end hook clear_changed_persons, once every model that reads it was built: a build
+-- that fails after this model keeps the persons to redo, and the next build redoes them.
 
 with
 
