@@ -89,7 +89,10 @@ def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
     from aeglobal_pipeline.runner import MART_TABLES, mart_figures, run_pipeline
 
     started = time.perf_counter()
-    summary = run_pipeline(apply=apply, full_refresh=full_refresh, selection=selection)
+    try:
+        summary = run_pipeline(apply=apply, full_refresh=full_refresh, selection=selection)
+    except ConfigError as error:  # a bad rules or sources file: nothing ran
+        _fail(f"nothing was extracted or written; fix these first:\n{error}")
     elapsed = time.perf_counter() - started
     quiet = []
     for asset, metadata in sorted(summary.materialized.items()):
@@ -137,6 +140,25 @@ def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
         click.echo(f"steward report: {report['report']} (CSV files beside it)")
     if not summary.success:
         sys.exit(1)
+
+
+@main.command("check")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="sources.yaml to check (default: $AEGLOBAL_SOURCES, else $AEGLOBAL_HOME/sources.yaml).")
+@click.option("--rules", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Rules directory (default: $AEGLOBAL_RULES, else the project's identity_rules/).")
+def check(sources_file: Path | None, rules: Path | None) -> None:
+    """Validate sources.yaml and every rules file, each alone and against each other (for CI)."""
+    from aeglobal_pipeline.rules_check import check_configuration
+
+    report = check_configuration(sources_file, rules)
+    for note in report.notes:
+        click.echo(note)
+    if not report.ok:
+        count = len(report.problems)
+        _fail(f"{count} problem{'s' if count > 1 else ''} in {len(report.files)} files:\n"
+              + "\n".join(str(problem) for problem in report.problems))
+    click.echo(f"{len(report.files)} files OK: {', '.join(report.files)}")
 
 
 @main.command("compact")

@@ -69,10 +69,14 @@ def run_pipeline(
     selection: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> RunSummary:
-    """Materialize every asset (or a selection) and summarise what happened."""
+    """Materialize every asset (or a selection) and summarise what happened.
+
+    A bad rules or sources file raises ConfigurationError before anything runs."""
     from aeglobal_pipeline.definitions import build_definitions
+    from aeglobal_pipeline.rules_check import validate_configuration
     from aeglobal_pipeline.transform.project import ensure_manifest
 
+    validate_configuration(log=echo)  # first: a bad file moves nothing (no call, no write)
     dagster_home()
     ensure_manifest(refresh=True)
     definitions = build_definitions()

@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from aeglobal_pipeline.config import Source, SourcesFile
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
 from aeglobal_pipeline.sources.extract import (
     ExtractResult,
     extract_prospects,
@@ -80,6 +81,7 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
             fail_window=timedelta(hours=48), warn_window=timedelta(hours=26)
         ),
         pool=WAREHOUSE_POOL,
+        deps=[CONFIGURATION_CHECK_KEY],  # a bad rules or sources file stops the run before any call
     )
     def _extract(
         context: dg.AssetExecutionContext, config: ExtractConfig, source_systems: SourceSystems
@@ -110,6 +112,7 @@ def build_source_systems_asset(sources: SourcesFile) -> dg.AssetsDefinition:
         kinds={"yaml", "duckdb"},
         owners=["team:data-engineering"],
         pool=WAREHOUSE_POOL,
+        deps=[CONFIGURATION_CHECK_KEY],
     )
     def source_systems(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """The systems of sources.yaml (region, legal entity, countries) as a warehouse table."""
