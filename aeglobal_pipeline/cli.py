@@ -12,6 +12,7 @@ from aeglobal_pipeline.config import ConfigError, aeglobal_home
 
 
 def _fail(message: str) -> None:
+    sys.stdout.flush()  # the error is the last thing printed
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(1)
 

@@ -36,7 +36,9 @@ RULES_FILES = {
     "nicknames.yaml": True, "steward_decisions.yaml": False,
 }  # fmt: skip
 _LINE = re.compile(r"^(?P<file>\S*?(?P<name>[^/\s:]+\.ya?ml))(?::(?P<line>\d+))?: (?P<rest>.*)$")
-_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.\[\]-]*(?: \([^)]*\))?[\w.\[\]-]*): (?P<message>.*)$")
+# The loaders print `key.path[2]: message`; a key may hold spaces (a status) or a note in
+# parentheses (`sources[1] (crm_na).countries`).
+_KEY = re.compile(r"^(?P<key>[A-Za-z_(](?:\([^)]*\)|[^:(])*?): (?P<message>.*)$")
 
 
 @dataclass(frozen=True)

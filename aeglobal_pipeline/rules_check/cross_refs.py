@@ -166,7 +166,7 @@ def _decision_records(decisions: Any, sources: Any, at: Where) -> list:
             if source is None:
                 message = f"{key}: unknown source {source_name!r} (sources.yaml has {', '.join(by_name)})"
             elif obj not in source.objects:
-                message = (f"{key}: a {source.kind} source has no {obj} records "
+                message = (f"{key}: source {source_name!r} ({source.kind}) has no {obj} records "
                            f"(it has {', '.join(source.objects)})")
             else:
                 continue

@@ -83,15 +83,26 @@ def read_document(path: Path) -> tuple[str, YamlDocument]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        column = f", column {mark.column + 1}" if mark else ""
-        raise YamlSyntaxError(line, _key_before(text, line), f"not valid YAML: {problem}{column}") from error
+        raise _syntax_error(text, error) from error
     document = YamlDocument()
     if root is not None:
         _walk(root, (), document)
     return text, document
+
+
+def _syntax_error(text: str, error: yaml.YAMLError) -> YamlSyntaxError:
+    """Name the line where the broken construct starts (an unclosed `[` or quote), and where
+    the parser noticed."""
+    problem_mark = getattr(error, "problem_mark", None)
+    context_mark = getattr(error, "context_mark", None)
+    mark = context_mark or problem_mark
+    line = mark.line + 1 if mark else 1
+    message = f"not valid YAML: {getattr(error, 'problem', None) or str(error).splitlines()[0]}"
+    if problem_mark:
+        message += f" (at line {problem_mark.line + 1}, column {problem_mark.column + 1})"
+    if context_mark and getattr(error, "context", None):
+        message += f", {error.context} opened here"
+    return YamlSyntaxError(line, _key_before(text, line), message)
 
 
 def _key_before(text: str, line: int) -> str:
