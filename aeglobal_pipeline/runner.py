@@ -103,6 +103,8 @@ def run_pipeline(
             }
         elif event.is_step_failure:
             error = event.step_failure_data.error
+            # The cause is the asset's own error (Dagster wraps it in "Error occurred while ...").
+            error = (error.cause or error) if error else None
             summary.failures[event.step_key or "?"] = error.message.strip() if error else "failed"
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data

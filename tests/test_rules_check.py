@@ -170,3 +170,49 @@ def test_aeglobal_check_passes_the_shipped_rules(tmp_path):
     result = CliRunner().invoke(main, ["check", "--sources", str(sources), "--rules", str(rules)])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1].startswith("9 files OK")
+
+
+# --- end to end, against a running sandbox ------------------------------------------------------
+
+
+def _api_calls(sandbox) -> int:
+    return sum(sum(calls.values()) for calls in sandbox.control.stats().values())
+
+
+@pytest.fixture
+def broken_rules(sandbox, tmp_path, monkeypatch) -> Path:
+    """The shipped rules with a precedence priority naming a source sources.yaml lacks."""
+    rules, _, _ = write_setup(tmp_path)
+    case = next(c for c in CASES if c.id == "unknown-source-in-precedence")
+    case.apply(rules, rules / "unused-sources.yaml")
+    monkeypatch.setenv("AEGLOBAL_RULES", str(rules))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    sandbox.control.reset_stats()
+    return rules / "precedence.yaml"
+
+
+def test_aeglobal_run_stops_before_the_first_api_call(sandbox, broken_rules):
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert f"{broken_rules}:43: fields.birthdate.priority[1]: unknown source 'crm_latam'" in last
+    assert _api_calls(sandbox) == 0
+    assert not (sandbox.home / "warehouse.duckdb").exists()
+
+
+def test_the_dagster_job_fails_at_its_first_step_and_skips_the_rest(sandbox, broken_rules):
+    import dagster as dg
+
+    from aeglobal_pipeline.definitions import build_definitions
+
+    job = build_definitions().resolve_job_def("full_sync")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    started = {event.step_key for event in result.all_events if event.is_step_start}
+    assert started == {"configuration_check"}
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    error = failure.step_failure_data.error
+    assert "precedence.yaml:43: fields.birthdate.priority[1]" in (error.cause or error).message
+    assert _api_calls(sandbox) == 0
+    assert not (sandbox.home / "warehouse.duckdb").exists()
