@@ -29,13 +29,20 @@ def sandbox() -> None:
 
 @sandbox.command("load")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def sandbox_load(directory: Path) -> None:
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="Encoding of the CSV files (a UTF-8 byte-order mark is fine), e.g. cp1252.")
+@click.option("--allow-empty", "allow_empty", multiple=True, metavar="OBJECT",
+              help="Load a header-only file as an empty object: Lead, or crm_emea/Lead. Repeatable.")
+def sandbox_load(directory: Path, encoding: str = "utf-8", allow_empty: tuple[str, ...] = (),
+                 _generated: bool = False) -> None:
     """Replace the sandbox's orgs with a snapshot DIRECTORY (sources.yaml + <source>/<Object>.csv)."""
     from aeglobal_pipeline.sandbox.snapshot import SnapshotError, load_snapshot
 
     started = time.perf_counter()
     try:
-        summary = load_snapshot(directory, aeglobal_home())
+        # The generator's own output may hold an object without rows (rule 9): load it as it is.
+        summary = load_snapshot(directory, aeglobal_home(), encoding=encoding,
+                                allow_empty=True if _generated else frozenset(allow_empty))
     except (SnapshotError, ConfigError) as error:
         _fail(str(error))
     click.echo(f"loaded {directory} into the sandbox in {time.perf_counter() - started:.1f}s")
@@ -59,7 +66,7 @@ def sandbox_generate(persons: int, seed: int, out: Path, load: bool) -> None:
     click.echo(f"generated {persons:,} persons into {out} in {time.perf_counter() - started:.1f}s")
     click.echo(str(summary))
     if load:
-        sandbox_load.callback(out)  # type: ignore[misc]
+        sandbox_load.callback(out, _generated=True)  # type: ignore[misc]
 
 
 @sandbox.command("serve")
