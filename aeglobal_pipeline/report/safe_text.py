@@ -59,7 +59,7 @@ def bdi(value: object, limit: int = PAGE_VALUE_LIMIT) -> Markup:
 
 def mask(field: str, value: str | None) -> str | None:
     """The shape of a personal value for the event log: `j…@…h.de`, `+49…67`, `M… (7 chars)`."""
-    if value is None or field in NOT_PERSONAL or value.lower() in ("true", "false"):
+    if not value or field in NOT_PERSONAL or value.lower() in ("true", "false"):
         return value
     if "@" in value:
         domain = value.rsplit("@", 1)[1]

@@ -6,6 +6,7 @@ import dagster as dg
 
 from aeglobal_pipeline.config import Source, SourcesFile
 from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
+from aeglobal_pipeline.sources.auth_errors import is_authentication_error
 from aeglobal_pipeline.sources.extract import (
     ExtractResult,
     extract_prospects,
@@ -87,16 +88,25 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
         context: dg.AssetExecutionContext, config: ExtractConfig, source_systems: SourceSystems
     ) -> dg.MaterializeResult:
         log = context.log.info
-        if source.kind == "salesforce":
-            result = extract_salesforce_object(
-                source_systems.salesforce(source.name), source, object_name, context.run.run_id,
-                log=log, full_refresh=config.full_refresh,
-            )
-        else:
-            result = extract_prospects(
-                source_systems.account_engagement(source.name), source, context.run.run_id,
-                log=log, full_refresh=config.full_refresh,
-            )
+        try:
+            if source.kind == "salesforce":
+                result = extract_salesforce_object(
+                    source_systems.salesforce(source.name), source, object_name, context.run.run_id,
+                    log=log, full_refresh=config.full_refresh,
+                )
+            else:
+                result = extract_prospects(
+                    source_systems.account_engagement(source.name), source, context.run.run_id,
+                    log=log, full_refresh=config.full_refresh,
+                )
+        except Exception as error:
+            if not is_authentication_error(error):
+                raise
+            raise dg.Failure(  # no retry: a credential that failed once fails every time
+                description=f"{source.name}: authentication failed ({type(error).__name__}: {error}); "
+                "check the connection's credentials in sources.yaml",
+                allow_retries=False,
+            ) from error
         log(
             f"{result.table}: {result.new} new, {result.updated} updated, "
             f"{result.deleted} deleted ({result.fetched} fetched, mode {result.mode})"
