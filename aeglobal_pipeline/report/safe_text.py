@@ -18,7 +18,9 @@ from markupsafe import Markup, escape
 
 FORMULA_START = "=+-@\t\r"
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# What would end a table cell or start markup; `_` only where it could open emphasis (an
+# identifier such as crm_emea reads as it is).
+_MARKDOWN = re.compile(r"([\\`*\[\]<>|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 PAGE_VALUE_LIMIT = 300
 # Plan fields whose values say nothing about a person (flags, stages, ids we issue).
 NOT_PERSONAL = {"email_opt_out", "phone_opt_out", "lifecycle_stage", "global_person_id", "country_code"}
