@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from snapshot_helpers import write_snapshot
-from warehouse_helpers import build_warehouse, copy_rules, rows, run_dbt
+from warehouse_helpers import build_warehouse, copy_rules, dbt, rows, run_dbt
 
 from aeglobal_pipeline.report.safe_text import FORMULA_START
 
@@ -117,6 +117,11 @@ def test_each_dropped_value_and_broken_link_is_a_finding(built):
         assert found[subject]["record_count"] == 1
     # the good records (the NA lead, the converted lead's own values) raise nothing
     assert not any(subject.startswith(f"crm_na:Lead:{LEAD_NA}") for subject in found)
+
+
+def test_the_link_logic_unit_test_passes(built):
+    output = dbt(built, ["test", "--select", "int_governance__dropped_values,resource_type:unit_test"])
+    assert "PASS int_governance__dropped_values::dropped_links" in output, output[-2000:]
 
 
 def _cells(directory: Path) -> list[str]:
