@@ -189,12 +189,12 @@ def check_configuration(sources_file: Path | None = None, rules: Path | None = N
             if name == "steward_decisions.yaml":
                 loaded.decisions = result
     checker.surprises()
-    notes: list[str] = []
-    if not checker.problems:
-        found, notes = cross_reference_problems(loaded, checker.at, set(checker.documents))
-        checker.problems.extend(found)
+    # Names across files, as far as the files they need loaded.
+    found, notes = cross_reference_problems(loaded, checker.at, set(checker.documents))
     files = [checker.shown[n] for n in ("sources.yaml", *present) if n in checker.shown]
-    return Report(checker.problems, notes, files)
+    order = {name: index for index, name in enumerate(files)}
+    problems = sorted([*checker.problems, *found], key=lambda p: (order.get(p.file, -1), p.line))
+    return Report(problems, notes, files)
 
 
 def _unknown_files(checker: _Checker, rules: Path) -> None:
