@@ -135,3 +135,19 @@ def test_state_survives_a_server_restart(sandbox):
     assert lead["LastName"] == "Persisted" and lead["SystemModstamp"] == stamp
     sf.Lead.update(lead_id(40), {"LastName": "AfterRestart"})
     assert sf.Lead.get(lead_id(40))["SystemModstamp"] > stamp  # the clock never runs backwards
+
+
+def test_sandbox_load_command_refuses_a_header_only_file_unless_allowed(sandbox, tmp_path):
+    from click.testing import CliRunner
+
+    from aeglobal_pipeline.cli import main
+
+    bad = _bad_copy(sandbox.snapshot, tmp_path, "crm_emea/Lead.csv", LEAD_HEADER)
+    refused = CliRunner().invoke(main, ["sandbox", "load", str(bad)])
+    assert refused.exit_code == 1
+    assert refused.output.strip().splitlines()[-1].startswith(f"error: {bad / 'crm_emea' / 'Lead.csv'}:1: ")
+    assert sandbox.sf().query("SELECT COUNT() FROM Lead")["totalSize"] == 2_450
+    allowed = CliRunner().invoke(main, ["sandbox", "load", str(bad), "--allow-empty", "Lead"])
+    assert allowed.exit_code == 0, allowed.output
+    assert sandbox.sf().query("SELECT COUNT() FROM Lead")["totalSize"] == 0
+    load_snapshot(sandbox.snapshot, sandbox.home)  # back to the module's snapshot
