@@ -132,6 +132,16 @@ def _cells(directory: Path) -> list[str]:
     return cells
 
 
+def test_each_finding_is_a_line_of_the_steward_report_with_what_to_do(report):
+    with (report / "steward_report_governance_findings.csv").open(encoding="utf-8", newline="") as handle:
+        lines = {row["subject"]: row for row in csv.DictReader(handle)}
+    for subject, finding_type, _ in EXPECTED:
+        assert lines[subject]["finding_type"] == finding_type
+        assert lines[subject]["action"] not in ("", "review"), lines[subject]
+    html = (report / "steward_report.html").read_text(encoding="utf-8")
+    assert all(f"<bdi>{subject}</bdi>" in html for subject, _, _ in EXPECTED)
+
+
 def test_no_csv_cell_is_a_formula(report):
     cells = _cells(report)
     text = "\n".join(cells)
