@@ -85,11 +85,11 @@ def rules_directory() -> Path:
 
 
 class _Checker:
-    def __init__(self, sources_file: Path, rules: Path):
-        self.sources_file, self.rules = sources_file, rules
+    """Collects the problems of one check; documents and display names by file name."""
+
+    def __init__(self) -> None:
         self.documents: dict[str, YamlDocument] = {}  # file name → key lines
         self.shown: dict[str, str] = {}
-        self.raw: dict[str, Any] = {}
         self.problems: list[Problem] = []
 
     def read(self, name: str, path: Path) -> bool:
@@ -135,7 +135,7 @@ class _Checker:
         keyed = _KEY.match(rest)
         key, message = (keyed.group("key"), keyed.group("message")) if keyed else ("(top level)", rest)
         path = document.resolve(key)
-        surprise = document.surprise_at_or_under(path)
+        surprise = document.surprise_at_or_under(path) if path else None
         if surprise:
             message += f" ({boolean_hint(surprise[1])})"
         return Problem(self.shown[name], document.line_of(path), key, message)
@@ -166,7 +166,7 @@ def check_configuration(sources_file: Path | None = None, rules: Path | None = N
 
     sources_file = Path(sources_file or sources_path())
     rules = Path(rules or rules_directory())
-    checker = _Checker(sources_file, rules)
+    checker = _Checker()
     loaded = Loaded()
     if checker.read("sources.yaml", sources_file):
         loaded.sources = checker.run_loader({sources_file.name: "sources.yaml"},
