@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from aeglobal_pipeline.config import Source, SourcesFile
+from aeglobal_pipeline.report.safe_text import markdown_cell as cell
 from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
 from aeglobal_pipeline.sources.auth_errors import is_authentication_error
 from aeglobal_pipeline.sources.extract import (
@@ -130,7 +131,8 @@ def build_source_systems_asset(sources: SourcesFile) -> dg.AssetsDefinition:
             count = write_source_systems(con, sources)
         table = "\n".join(
             ["| source | kind | region | legal entity |", "|---|---|---|---|"]
-            + [f"| {s.name} | {s.kind} | {s.region} | {s.legal_entity} |" for s in sources.sources]
+            + [f"| {s.name} | {s.kind} | {cell(s.region)} | {cell(s.legal_entity)} |"
+               for s in sources.sources]
         )
         return dg.MaterializeResult(
             metadata={"dagster/row_count": count, "sources": dg.MetadataValue.md(table)}
