@@ -7,7 +7,7 @@ DEMO_PERSONS ?= 2000
 DEMO_SEED ?= 42
 DEMO_DIR := $(AEGLOBAL_HOME)/demo/snapshot
 
-.PHONY: install browser demo test lint ui bench clean
+.PHONY: install browser demo test lint check ui bench clean
 
 $(BIN)/aeglobal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,13 @@ demo: install
 lint: install
 	$(BIN)/ruff check aeglobal_pipeline tests scripts
 
-test: lint
+# The shipped rules against a generated deployment's sources.yaml, as a rules repository's CI
+# would run `aeglobal check` against its own.
+check: install
+	$(BIN)/aeglobal sandbox generate --persons 20 --seed 1 --no-load --out $(AEGLOBAL_HOME)/check/snapshot >/dev/null
+	$(BIN)/aeglobal check --sources $(AEGLOBAL_HOME)/check/snapshot/sources.yaml
+
+test: lint check
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 ui: install

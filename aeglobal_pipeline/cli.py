@@ -12,6 +12,7 @@ from aeglobal_pipeline.config import ConfigError, aeglobal_home
 
 
 def _fail(message: str) -> None:
+    sys.stdout.flush()  # the error is the last thing printed
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(1)
 
@@ -28,13 +29,20 @@ def sandbox() -> None:
 
 @sandbox.command("load")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def sandbox_load(directory: Path) -> None:
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="Encoding of the CSV files (a UTF-8 byte-order mark is fine), e.g. cp1252.")
+@click.option("--allow-empty", "allow_empty", multiple=True, metavar="OBJECT",
+              help="Load a header-only file as an empty object: Lead, or crm_emea/Lead. Repeatable.")
+def sandbox_load(directory: Path, encoding: str = "utf-8", allow_empty: tuple[str, ...] = (),
+                 _generated: bool = False) -> None:
     """Replace the sandbox's orgs with a snapshot DIRECTORY (sources.yaml + <source>/<Object>.csv)."""
     from aeglobal_pipeline.sandbox.snapshot import SnapshotError, load_snapshot
 
     started = time.perf_counter()
     try:
-        summary = load_snapshot(directory, aeglobal_home())
+        # The generator's own output may hold an object without rows (rule 9): load it as it is.
+        summary = load_snapshot(directory, aeglobal_home(), encoding=encoding,
+                                allow_empty=True if _generated else frozenset(allow_empty))
     except (SnapshotError, ConfigError) as error:
         _fail(str(error))
     click.echo(f"loaded {directory} into the sandbox in {time.perf_counter() - started:.1f}s")
@@ -58,7 +66,7 @@ def sandbox_generate(persons: int, seed: int, out: Path, load: bool) -> None:
     click.echo(f"generated {persons:,} persons into {out} in {time.perf_counter() - started:.1f}s")
     click.echo(str(summary))
     if load:
-        sandbox_load.callback(out)  # type: ignore[misc]
+        sandbox_load.callback(out, _generated=True)  # type: ignore[misc]
 
 
 @sandbox.command("serve")
@@ -89,7 +97,10 @@ def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
     from aeglobal_pipeline.runner import MART_TABLES, mart_figures, run_pipeline
 
     started = time.perf_counter()
-    summary = run_pipeline(apply=apply, full_refresh=full_refresh, selection=selection)
+    try:
+        summary = run_pipeline(apply=apply, full_refresh=full_refresh, selection=selection)
+    except ConfigError as error:  # a bad rules or sources file: nothing ran
+        _fail(f"nothing was extracted or written; fix these first:\n{error}")
     elapsed = time.perf_counter() - started
     quiet = []
     for asset, metadata in sorted(summary.materialized.items()):
@@ -137,6 +148,25 @@ def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
         click.echo(f"steward report: {report['report']} (CSV files beside it)")
     if not summary.success:
         sys.exit(1)
+
+
+@main.command("check")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="sources.yaml to check (default: $AEGLOBAL_SOURCES, else $AEGLOBAL_HOME/sources.yaml).")
+@click.option("--rules", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Rules directory (default: $AEGLOBAL_RULES, else the project's identity_rules/).")
+def check(sources_file: Path | None, rules: Path | None) -> None:
+    """Validate sources.yaml and every rules file, each alone and against each other (for CI)."""
+    from aeglobal_pipeline.rules_check import check_configuration
+
+    report = check_configuration(sources_file, rules)
+    for note in report.notes:
+        click.echo(note)
+    if not report.ok:
+        count = len(report.problems)
+        _fail(f"{count} problem{'s' if count > 1 else ''} in {len(report.files)} files:\n"
+              + "\n".join(str(problem) for problem in report.problems))
+    click.echo(f"{len(report.files)} files OK: {', '.join(report.files)}")
 
 
 @main.command("compact")

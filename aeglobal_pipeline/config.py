@@ -25,8 +25,16 @@ class ConfigError(ValueError):
     """A configuration file is malformed; the message names the file and the key."""
 
 
+def keep_state_private() -> None:
+    """Files and directories this process (and dbt, Dagster, the sandbox it starts) creates
+    from now on are its user's alone, 0600 / 0700: the warehouse, Dagster's event log, reports
+    and the sandbox hold personal data and tokens."""
+    os.umask(0o077)
+
+
 def aeglobal_home() -> Path:
-    """The directory that holds all local state (created on first use)."""
+    """The directory that holds all local state (created on first use, 0700)."""
+    keep_state_private()  # every entry point (CLI, Dagster code server, tests) comes through here
     home = Path(os.environ.get("AEGLOBAL_HOME", ".aeglobal")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home

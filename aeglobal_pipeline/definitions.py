@@ -9,6 +9,7 @@ from aeglobal_pipeline.governance import governance_assets, governance_checks
 from aeglobal_pipeline.identity.assets import identity_assets, identity_checks
 from aeglobal_pipeline.operations import sensors
 from aeglobal_pipeline.report.assets import report_assets
+from aeglobal_pipeline.rules_check.asset import configuration_check
 from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.transform.assets import build_dbt_assets
@@ -45,7 +46,7 @@ def build_definitions() -> dg.Definitions:
         extract_assets = build_extract_assets(sources)
     return dg.Definitions(
         assets=[
-            *extract_assets, *build_dbt_assets(), *identity_assets, *governance_assets,
+            configuration_check, *extract_assets, *build_dbt_assets(), *identity_assets, *governance_assets,
             *writeback_assets, *report_assets,
         ],
         asset_checks=[*identity_checks, *governance_checks, *writeback_checks],

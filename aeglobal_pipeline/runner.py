@@ -69,10 +69,14 @@ def run_pipeline(
     selection: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> RunSummary:
-    """Materialize every asset (or a selection) and summarise what happened."""
+    """Materialize every asset (or a selection) and summarise what happened.
+
+    A bad rules or sources file raises ConfigurationError before anything runs."""
     from aeglobal_pipeline.definitions import build_definitions
+    from aeglobal_pipeline.rules_check import validate_configuration
     from aeglobal_pipeline.transform.project import ensure_manifest
 
+    validate_configuration(log=echo)  # first: a bad file moves nothing (no call, no write)
     dagster_home()
     ensure_manifest(refresh=True)
     definitions = build_definitions()
@@ -99,6 +103,8 @@ def run_pipeline(
             }
         elif event.is_step_failure:
             error = event.step_failure_data.error
+            # The cause is the asset's own error (Dagster wraps it in "Error occurred while ...").
+            error = (error.cause or error) if error else None
             summary.failures[event.step_key or "?"] = error.message.strip() if error else "failed"
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data

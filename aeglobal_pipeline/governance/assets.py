@@ -6,6 +6,7 @@ import dagster as dg
 
 from aeglobal_pipeline.governance.rules import rules_dir
 from aeglobal_pipeline.governance.tables import TABLES, rules_fingerprint, write_rules
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
 
 GROUP = "governance"
 KINDS = {"yaml", "duckdb"}
@@ -33,6 +34,7 @@ RULE_SPECS = [
         kinds=KINDS,
         description=DESCRIPTIONS[table],
         owners=["team:data-governance"],
+        deps=[CONFIGURATION_CHECK_KEY],
     )
     for table in TABLES
 ]

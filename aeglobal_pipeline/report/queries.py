@@ -28,7 +28,8 @@ WRITEBACK_RUNS = "writeback.runs"
 # one human rarely has more than a Lead, a Contact and a Prospect per region.
 LARGE_CLUSTER_MIN_RECORDS = 4
 REJECTED_STATUSES = ["rejected", "failed"]
-GOVERNANCE_ORDER = ["unmapped_status", "undeclared_field", "retention_exceeded"]
+GOVERNANCE_ORDER = ["unmapped_status", "undeclared_field", "retention_exceeded", "cross_org_link",
+                    "dangling_link", "invalid_email", "invalid_phone", "unknown_country"]
 # Fields whose disagreement may mean two people were merged, so a cannot-link can be the answer.
 IDENTITY_FIELDS = ("given_name", "family_name", "email", "birthdate")
 CONTACT_FIELDS = ("phone", "mobile", "company")
@@ -310,6 +311,12 @@ SELECT f.finding_id, f.finding_type, f.source, f.object, f.region, s.legal_entit
            WHEN 'undeclared_field'
                THEN 'declare it in identity_rules/field_dictionary.yaml or drop it at the source'
            WHEN 'retention_exceeded' THEN 'review these persons for deletion (consent.yaml retention)'
+           WHEN 'cross_org_link'
+               THEN 'point the link at the connected CRM''s record, or unlink it, in the source'
+           WHEN 'dangling_link' THEN 'fix or clear the link in the source record'
+           WHEN 'invalid_email' THEN 'correct or clear the value in the source record'
+           WHEN 'invalid_phone' THEN 'correct or clear the value in the source record'
+           WHEN 'unknown_country' THEN 'correct the value, or add the spelling to seeds/country_aliases.csv'
            ELSE 'review' END AS action,
        coalesce(s.legal_entity, '') AS entity
 FROM {FINDINGS} AS f LEFT JOIN {SOURCE_SYSTEMS} AS s ON s.source = f.source

@@ -14,6 +14,7 @@ import jinja2
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.config import aeglobal_home
+from aeglobal_pipeline.report.safe_text import bdi
 from aeglobal_pipeline.report.sections import (
     ITEMS_PER_ENTITY,
     MAX_ITEMS_PER_SECTION,
@@ -39,13 +40,15 @@ def reports_dir() -> Path:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["bdi"] = bdi  # every value from an org: escaped, isolated, cut
+    return environment
 
 
 def filter_options(sections: list[Section]) -> tuple[list[str], list[str]]:

@@ -231,9 +231,11 @@ SPECS = (
         lambda row, _: conflict_item(row),
     ),
     SectionSpec(
-        "governance_findings", "Unmapped statuses and undeclared fields",
-        "unmapped statuses, then undeclared regional fields, then retention; most records first",
-        "Change the rules file named in each row; the next run picks it up.",
+        "governance_findings", "Unmapped statuses, undeclared fields, dropped values and links",
+        "unmapped statuses, undeclared regional fields, retention, then links and values the "
+        "person records left out (one per record); most records first",
+        "Change the rules file named in each row, or fix the record it names; the next run picks "
+        "it up.",
         GOVERNANCE_CSV, lambda con, tables, _: queries.governance_findings(con, tables),
         lambda row, _: single_scope_item(row),
     ),

@@ -11,6 +11,8 @@ from typing import Any
 
 import duckdb
 
+from aeglobal_pipeline.report.safe_text import neutralise_cell_sql
+
 DECIDED_TABLE = "report_decided"
 # Characters shlex.quote leaves bare (Python's `[^\w@%+=:,./-]` with re.ASCII is "unsafe").
 _UNSAFE_FOR_SHELL = "'[^A-Za-z0-9_@%+=:,./-]'"
@@ -67,12 +69,14 @@ def copy_csv(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str
     """Write every row of `table` in impact order to `path`; returns the number of rows.
 
     `columns` are (CSV header, SQL expression over the table). Text is written as Python's csv
-    module did: NULL and '' both as an empty field (DuckDB would quote '' to tell them apart).
+    module did: NULL and '' both as an empty field (DuckDB would quote '' to tell them apart), and
+    a text cell a spreadsheet would run as a formula is neutralised (safe_text.neutralise_cell).
     """
     exprs = ", ".join(f"{expr} AS {_quoted(name)}" for name, expr in columns)
     describe = f"SELECT column_name, column_type FROM (DESCRIBE SELECT {exprs} FROM {table})"  # noqa: S608
     types = dict(con.execute(describe).fetchall())
-    outer = ", ".join(f"nullif({_quoted(name)}, '') AS {_quoted(name)}" if types[name] == "VARCHAR"
+    outer = ", ".join(f"nullif({neutralise_cell_sql(_quoted(name))}, '') AS {_quoted(name)}"
+                      if types[name] == "VARCHAR"
                       else _quoted(name) for name, _ in columns)
     # The table is stored in impact order and a scan of it keeps that order: no sort here.
     sql = f"COPY (SELECT {outer} FROM (SELECT {exprs} FROM {table})) TO ? {CSV_OPTIONS}"  # noqa: S608

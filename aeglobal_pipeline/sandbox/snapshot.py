@@ -4,6 +4,9 @@ Contract: DIR/sources.yaml plus DIR/<source>/<Object>.csv (Account, Contact, Lea
 sources; Prospect for account_engagement). Everything is validated while it streams into staging
 tables; the live state is only replaced when every file passed, so a bad file leaves the
 previous state untouched. Errors name the file and line: `snap/crm_emea/Lead.csv:17: ...`.
+Real exports load as they come (Data Loader's UPPERCASE quoted headers, CRLF, a byte-order mark,
+another encoding with `encoding=`); the checks that refuse a damaged one are in snapshot_format.
+A header-only file would empty its object: it is refused unless the object is in `allow_empty`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ from aeglobal_pipeline.sandbox.fields import (
     from_text,
     stamp,
 )
+from aeglobal_pipeline.sandbox.snapshot_format import (
+    FormatError,
+    canonical_header,
+    decode_error_line,
+    normalise_encoding,
+    swallowed_rows,
+)
 from aeglobal_pipeline.sandbox.store import Row, SourceInfo, Staging, Store, record_key, state_path
 
 BATCH_ROWS = 5_000
@@ -42,6 +52,18 @@ _MAINTAINED = {"SystemModstamp", "LastModifiedDate", "CreatedDate", "createdAt",
 
 class SnapshotError(ValueError):
     """A snapshot file is malformed; the message starts with `path:line:`."""
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    encoding: str = "utf-8-sig"
+    # Objects that may be empty: `Lead` (in every source) or `crm_emea/Lead`; True: any.
+    allow_empty: frozenset[str] | bool = frozenset()
+
+    def may_be_empty(self, source: str, object_name: str) -> bool:
+        if self.allow_empty is True:
+            return True
+        return bool({object_name, f"{source}/{object_name}"} & set(self.allow_empty or ()))
 
 
 @dataclass
@@ -58,9 +80,14 @@ class SnapshotSummary:
         return "\n".join(lines)
 
 
-def load_snapshot(snapshot_dir: Path, home: Path) -> SnapshotSummary:
+def load_snapshot(snapshot_dir: Path, home: Path, *, encoding: str | None = None,
+                  allow_empty: frozenset[str] | bool = frozenset()) -> SnapshotSummary:
     """Validate `snapshot_dir` and make it the sandbox's whole state; write <home>/sources.yaml."""
     snapshot_dir = Path(snapshot_dir)
+    try:
+        options = LoadOptions(normalise_encoding(encoding), allow_empty)
+    except ValueError as error:
+        raise SnapshotError(str(error)) from error
     try:
         sources = parse_sources(snapshot_dir / "sources.yaml")
     except ConfigError as error:
@@ -77,7 +104,7 @@ def load_snapshot(snapshot_dir: Path, home: Path) -> SnapshotSummary:
             summary.counts[source.name] = {}
             for object_name in source.objects:
                 path = snapshot_dir / source.name / f"{object_name}.csv"
-                count = _load_object(staging, source.name, object_name, path, loaded_at)
+                count = _load_object(staging, source.name, object_name, path, loaded_at, options)
                 summary.counts[source.name][object_name] = count
         summary.generation = staging.swap()
     except BaseException:
@@ -123,11 +150,12 @@ def _columns_for(object_name: str, header: list[str]) -> list[Column]:
     return [Column(n, field_type(object_name, n)) for n in names]
 
 
-def _load_object(staging: Staging, source: str, object_name: str, path: Path, loaded_at: str) -> int:
+def _load_object(staging: Staging, source: str, object_name: str, path: Path, loaded_at: str,
+                 options: LoadOptions) -> int:
     if not path.exists():
         staging.set_columns(source, object_name, _columns_for(object_name, []))
         return 0
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open(newline="", encoding=options.encoding) as handle:
         reader = csv.reader(handle, strict=True)
         loader = _ObjectLoader(staging, source, object_name, path, loaded_at)
         line = 1
@@ -137,13 +165,24 @@ def _load_object(staging: Staging, source: str, object_name: str, path: Path, lo
             line = reader.line_num + 1
             for row in reader:
                 if row:
+                    if reader.line_num > line:  # a quoted cell spans lines: did it eat records?
+                        loader.check_multiline(row, line)
                     loader.add(row, line)
                 line = reader.line_num + 1
         except csv.Error as error:
             raise SnapshotError(f"{path}:{reader.line_num}: malformed CSV: {error}") from error
         except UnicodeDecodeError as error:
-            raise SnapshotError(f"{path}:{line}: not valid UTF-8: {error.reason}") from error
+            bad_line, what = decode_error_line(path, options.encoding)
+            hint = " (exported as Latin-1 / Windows-1252? load with --encoding cp1252)" if (
+                options.encoding == "utf-8-sig") else ""
+            raise SnapshotError(f"{path}:{bad_line}: not valid {options.encoding.removesuffix('-sig')}"
+                                f": {what}{hint}") from error
         loader.flush()
+    if loader.count == 0 and not options.may_be_empty(source, object_name):
+        raise SnapshotError(
+            f"{path}:1: a header and no records: loading it would empty {object_name} of {source}; "
+            f"pass --allow-empty {source}/{object_name} if it really has none"
+        )
     staging.set_columns(source, object_name, loader.columns)
     return loader.count
 
@@ -166,19 +205,22 @@ class _ObjectLoader:
     def set_header(self, header: list[str] | None) -> None:
         if not header:
             raise self._fail(1, "empty file: expected a header row")
-        header = [name.strip() for name in header]
-        id_name = "id" if self.object_name == PROSPECT else "Id"
-        if id_name not in header:
-            raise self._fail(1, f"missing the {id_name!r} column (header: {', '.join(header)})")
-        duplicates = sorted({n for n in header if header.count(n) > 1})
-        if duplicates or "" in header:
-            raise self._fail(1, f"duplicate or empty column names in header: {duplicates or ['']}")
+        try:
+            header = canonical_header(self.object_name, header)
+        except FormatError as error:
+            raise self._fail(error.line, error.message) from None
+        self.header = header
         self.width = len(header)
         self.columns = _columns_for(self.object_name, header)
         self.index = {c.name: i for i, c in enumerate(self.columns)}
         self._undecided = {
             i for i, c in enumerate(self.columns) if c.type == "datetime" and c.name not in _MAINTAINED
         }
+
+    def check_multiline(self, cells: list[str], line: int) -> None:
+        swallowed = swallowed_rows(self.object_name, cells, self.header, self.width, line)
+        if swallowed:
+            raise self._fail(swallowed.line, swallowed.message)
 
     def add(self, cells: list[str], line: int) -> None:
         if len(cells) != self.width:

@@ -5,6 +5,9 @@ from datetime import timedelta
 import dagster as dg
 
 from aeglobal_pipeline.config import Source, SourcesFile
+from aeglobal_pipeline.report.safe_text import markdown_cell as cell
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
+from aeglobal_pipeline.sources.auth_errors import is_authentication_error
 from aeglobal_pipeline.sources.extract import (
     ExtractResult,
     extract_prospects,
@@ -80,21 +83,31 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
             fail_window=timedelta(hours=48), warn_window=timedelta(hours=26)
         ),
         pool=WAREHOUSE_POOL,
+        deps=[CONFIGURATION_CHECK_KEY],  # a bad rules or sources file stops the run before any call
     )
     def _extract(
         context: dg.AssetExecutionContext, config: ExtractConfig, source_systems: SourceSystems
     ) -> dg.MaterializeResult:
         log = context.log.info
-        if source.kind == "salesforce":
-            result = extract_salesforce_object(
-                source_systems.salesforce(source.name), source, object_name, context.run.run_id,
-                log=log, full_refresh=config.full_refresh,
-            )
-        else:
-            result = extract_prospects(
-                source_systems.account_engagement(source.name), source, context.run.run_id,
-                log=log, full_refresh=config.full_refresh,
-            )
+        try:
+            if source.kind == "salesforce":
+                result = extract_salesforce_object(
+                    source_systems.salesforce(source.name), source, object_name, context.run.run_id,
+                    log=log, full_refresh=config.full_refresh,
+                )
+            else:
+                result = extract_prospects(
+                    source_systems.account_engagement(source.name), source, context.run.run_id,
+                    log=log, full_refresh=config.full_refresh,
+                )
+        except Exception as error:
+            if not is_authentication_error(error):
+                raise
+            raise dg.Failure(  # no retry: a credential that failed once fails every time
+                description=f"{source.name}: authentication failed ({type(error).__name__}: {error}); "
+                "check the connection's credentials in sources.yaml",
+                allow_retries=False,
+            ) from error
         log(
             f"{result.table}: {result.new} new, {result.updated} updated, "
             f"{result.deleted} deleted ({result.fetched} fetched, mode {result.mode})"
@@ -110,6 +123,7 @@ def build_source_systems_asset(sources: SourcesFile) -> dg.AssetsDefinition:
         kinds={"yaml", "duckdb"},
         owners=["team:data-engineering"],
         pool=WAREHOUSE_POOL,
+        deps=[CONFIGURATION_CHECK_KEY],
     )
     def source_systems(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """The systems of sources.yaml (region, legal entity, countries) as a warehouse table."""
@@ -117,7 +131,8 @@ def build_source_systems_asset(sources: SourcesFile) -> dg.AssetsDefinition:
             count = write_source_systems(con, sources)
         table = "\n".join(
             ["| source | kind | region | legal entity |", "|---|---|---|---|"]
-            + [f"| {s.name} | {s.kind} | {s.region} | {s.legal_entity} |" for s in sources.sources]
+            + [f"| {s.name} | {s.kind} | {cell(s.region)} | {cell(s.legal_entity)} |"
+               for s in sources.sources]
         )
         return dg.MaterializeResult(
             metadata={"dagster/row_count": count, "sources": dg.MetadataValue.md(table)}

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from aeglobal_pipeline import warehouse
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
 from aeglobal_pipeline.transform.project import (
     dbt_project,
     ensure_manifest,
@@ -82,6 +83,13 @@ class AeglobalDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-engineering"]
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        # Seeds start the dbt half: like the extracts, they wait for the configuration check.
+        if unique_id.startswith("seed."):
+            spec = spec.merge_attributes(deps=[CONFIGURATION_CHECK_KEY])
+        return spec
 
 
 # Identity resolution (Python) sits between the two halves of the dbt project, so they are two

@@ -191,13 +191,22 @@ def _short(value: str | None, limit: int = 40) -> str | None:
 
 
 def preview_markdown(groups: list[PreviewGroup]) -> str:
+    """Counts, and samples whose personal values are masked (Dagster keeps metadata for good);
+    every cell escaped so a `|` in a value cannot break the table."""
+    from aeglobal_pipeline.report.safe_text import markdown_cell as cell
+    from aeglobal_pipeline.report.safe_text import mask
+
     lines = ["| target | object | records | field changes | by rule |", "|---|---|---|---|---|"]
     for g in groups:
         rules = ", ".join(f"{rule}: {n}" for rule, n in sorted(g.rules.items()))
-        lines.append(f"| {g.target_source} | {g.object} | {g.records} | {g.field_changes} | {rules} |")
+        lines.append(f"| {cell(g.target_source)} | {cell(g.object)} | {g.records} | {g.field_changes} "
+                     f"| {cell(rules)} |")
     for g in groups:
-        lines += ["", f"**{g.target_source}.{g.object}** sample", "",
+        lines += ["", f"**{cell(g.target_source)}.{cell(g.object)}** sample (personal values masked)",
+                  "",
                   "| record | field | current | new | rule |", "|---|---|---|---|---|"]
-        lines += [f"| {s['record_id']} | {s['field']} | {s['current_value']} | {s['new_value']} | "
-                  f"{s['rule']} |" for s in g.sample]
+        lines += [f"| {cell(s['record_id'])} | {cell(s['field'])} "
+                  f"| {cell(mask(s['field'], s['current_value']))} "
+                  f"| {cell(mask(s['field'], s['new_value']))} | {cell(rule_family(s['rule']))} |"
+                  for s in g.sample]
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from report_helpers import add_field_conflicts, build_warehouse
 
 from aeglobal_pipeline.report import write_report
 from aeglobal_pipeline.report.queries import _AT_TEXT, _EVIDENCE_TEXT, IDENTITY_FIELDS
+from aeglobal_pipeline.report.safe_text import neutralise_cell, neutralise_cell_sql
 from aeglobal_pipeline.report.sections import readable_evidence
 from aeglobal_pipeline.report.sql import copy_csv, decide_command, joined, shell_quote, shown_rows
 
@@ -46,6 +47,19 @@ def test_decide_commands_survive_the_shell_whatever_the_record_key(con):
     assert words[6:] == ["--by", "$USER", "--why", "different people: <reason>"]
 
 
+FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1",
+            "\r=1", "+4930123456", "+49 30 123456", "+0123456789", "a=b", "", None]
+
+
+def test_formula_cells_are_neutralised_and_e164_phones_kept(con):
+    got = con.execute(f"SELECT s, {neutralise_cell_sql('s')} FROM unnest(?::VARCHAR[]) AS t(s)",  # noqa: S608
+                      [FORMULAS]).fetchall()
+    assert {s: out for s, out in got} == {s: neutralise_cell(s) for s in FORMULAS}
+    assert neutralise_cell("+4930123456") == "+4930123456"
+    assert neutralise_cell("+49 30 123456") == "'+49 30 123456"
+    assert all(neutralise_cell(f).startswith("'") for f in FORMULAS[:6])
+
+
 def _python_csv(header: list[str], rows: list[tuple]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
@@ -73,7 +87,8 @@ def test_csv_files_are_written_as_pythons_csv_module_wrote_them(con, tmp_path: P
         return " | ".join("" if v is None else str(v) for v in values or [])
 
     expected = _python_csv(["text", "number", "n", "items"],
-                           [(t, x, i, py_join(items)) for i, (t, x, items) in
+                           [(neutralise_cell(t), x, i, neutralise_cell(py_join(items)))
+                            for i, (t, x, items) in
                             enumerate(zip(texts, numbers, lists, strict=True))])
     assert path.read_bytes() == expected
 

@@ -1,6 +1,7 @@
 -- What the rules do not cover yet, reported instead of dropped: columns of a source that the
 -- field dictionary does not declare for its object and region (a field request), regional
--- statuses lifecycle.yaml does not map, and persons past their regime's retention period.
+-- statuses lifecycle.yaml does not map, and persons past their regime's retention period; and
+-- each value or link the person records left out (int_governance__dropped_values).
 
 with
 
@@ -25,6 +26,12 @@ golden as (
 consent_regimes as (
 
     select * from {{ source('rules', 'consent_regimes') }}
+
+),
+
+dropped_values as (
+
+    select * from {{ ref('int_governance__dropped_values') }}
 
 ),
 
@@ -89,6 +96,8 @@ unioned as (
     select * from unmapped_statuses
     union all
     select * from retention
+    union all
+    select * from dropped_values
 
 ),
 
