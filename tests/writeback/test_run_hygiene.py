@@ -83,17 +83,28 @@ def test_a_waiting_run_names_the_holder_and_proceeds_once_the_holder_is_killed(t
                 process.wait(timeout=30)
 
 
-def test_a_claim_by_a_run_the_instance_does_not_know_is_released(tmp_path, monkeypatch):
+def test_aeglobal_recover_releases_a_claim_of_a_run_the_instance_does_not_know(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from aeglobal_pipeline.cli import main
+
     home = tmp_path / "dagster"
     home.mkdir()
     (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("AEGLOBAL_HOME", str(tmp_path))
+    orphan = "33333333-0000-4000-8000-000000000003"
     with dg.DagsterInstance.get() as instance:
         storage = instance.event_log_storage
         storage.initialize_concurrency_limit_to_default("warehouse")
-        # A claim by a run the instance does not know (e.g. its runs were wiped).
-        storage.claim_concurrency_slot("warehouse", "33333333-0000-4000-8000-000000000003", "step")
-        assert set(pool_users(instance)) == {"33333333-0000-4000-8000-000000000003"}
-        released = release_dead_runs(instance, log=lambda _: None)
-        assert [u.run_id for u in released] == ["33333333-0000-4000-8000-000000000003"]
+        # A claim by a run the instance does not know (e.g. its run records were deleted).
+        storage.claim_concurrency_slot("warehouse", orphan, "step")
+        assert set(pool_users(instance)) == {orphan}
+
+    result = CliRunner().invoke(main, ["recover"])
+
+    assert result.exit_code == 0, result.output
+    assert f"released the pool slots of dead run {orphan}" in result.output
+    assert "settled 0 left-over write intent(s)" in result.output
+    with dg.DagsterInstance.get() as instance:
         assert pool_users(instance) == {}
