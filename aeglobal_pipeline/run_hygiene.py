@@ -9,8 +9,9 @@ through DagsterInstance's public run and concurrency methods (`report_run_failed
 never by editing Dagster's tables.
 
 Alive means the run's worker process exists: its pid comes from the `aeglobal/pid` tag
-(`aeglobal run`) or from the engine event Dagster logs when a worker starts (`pid` metadata),
-and is trusted on this host only; a pid reused by a younger process counts as gone. A run on
+(`aeglobal run`, with `aeglobal/host`) or, for runs the default launcher started on this host,
+from the engine event Dagster logs when a worker starts (`pid` metadata); a pid reused by a
+younger process counts as gone. A run on
 another host or without a pid is alive while its heartbeat (the `aeglobal/heartbeat` tag or its
 newest event) is younger than `stale_after` seconds.
 """
@@ -144,7 +145,9 @@ def judge(instance: dg.DagsterInstance, user: PoolUser, stale_after: float) -> P
     if run.status in FINISHED:
         user.alive, user.why = False, "finished without releasing its slots"
         return user
-    local = run.tags.get(HOST_TAG, this_host()) == this_host()
+    local = (run.tags[HOST_TAG] == this_host() if HOST_TAG in run.tags
+             # Untagged runs (UI, schedules) are local only with the default launcher.
+             else isinstance(instance.run_launcher, dg.DefaultRunLauncher))
     pid = _worker_pid(instance, run) if local else None
     if pid is not None:
         started = record.start_time or record.create_timestamp.timestamp()

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from aeglobal_pipeline.sources.raw_tables import raw_table_name
-from aeglobal_pipeline.warehouse import connect, quote_identifier
+from aeglobal_pipeline.warehouse import quote_identifier
 from aeglobal_pipeline.writeback.targets import Target
 
 ECHO_STAMPS = "writeback.echo_stamps"
@@ -119,16 +119,6 @@ def store_in(con: duckdb.DuckDBPyConnection, run_id: str, source: str, object_na
     finally:
         con.unregister("echo_incoming")
     return len(rows)
-
-
-def store(run_id: str, source: str, object_name: str, stamps: dict[str, object]) -> int:
-    """Upsert one row per written record in a transaction of its own; returns how many."""
-    with connect() as con:
-        con.execute("begin")
-        stored = store_in(con, run_id, source, object_name,
-                          [Echo(rid, stamp) for rid, stamp in stamps.items()])
-        con.execute("commit")
-    return stored
 
 
 def read_echoes(target: Target, before: dict[str, tuple[object, object]],
