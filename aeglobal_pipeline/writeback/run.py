@@ -116,6 +116,9 @@ class WritebackResult:
             if self.health.errors.get(target):
                 extra += f", errors {dict(self.health.errors[target])}"
             lines.append(f"  {target}: {dict(counts)}{extra}")
+        for target, count in sorted(self.health.unconfirmed.items()):
+            lines.append(f"  {target}: {count} field writes timed out and could not be read back; "
+                         f"left as intents for the next run to settle (never sent twice)")
         for source, calls in sorted(self.api_calls.items()):
             lines.append(f"  API calls {source}: {calls}")
         return "\n".join(lines)
