@@ -108,3 +108,21 @@ def test_aeglobal_recover_releases_a_claim_of_a_run_the_instance_does_not_know(t
     assert "settled 0 left-over write intent(s)" in result.output
     with dg.DagsterInstance.get() as instance:
         assert pool_users(instance) == {}
+
+
+def test_the_sensor_releases_dead_runs_for_dagster_launched_jobs(tmp_path, monkeypatch):
+    from aeglobal_pipeline.run_hygiene import release_dead_run_slots
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    orphan = "44444444-0000-4000-8000-000000000004"
+    with dg.DagsterInstance.get() as instance:
+        instance.event_log_storage.initialize_concurrency_limit_to_default("warehouse")
+        instance.event_log_storage.claim_concurrency_slot("warehouse", orphan, "step")
+        first = release_dead_run_slots(dg.build_sensor_context(instance=instance))
+        again = release_dead_run_slots(dg.build_sensor_context(instance=instance))
+        assert first.skip_message == "released the slots of 1 dead run(s)"
+        assert again.skip_message == "every run holding a pool slot is alive"
+        assert pool_users(instance) == {}
