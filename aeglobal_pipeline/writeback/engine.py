@@ -214,6 +214,8 @@ class BatchWriter:
             sent |= set(writes)
             results, retry_after, request_failure = self._write(list(writes.values()), bulk)
             results, unconfirmed = self._await_unknown(writes, results)
+            if request_failure is not None and not any(results.values()):
+                request_failure = None  # the timed-out request landed after all
             if request_failure is not None and request_failure.transient and attempt < last \
                     and not request_failure.fatal:
                 self.note_retry(request_failure.code)  # one retry of the request, not per record
