@@ -214,7 +214,10 @@ class RunWatch:
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        # A first look soon after the start: a run queued behind another says so right away.
+        delay = min(2.0, self.interval)
+        while not self._stop.wait(delay):
+            delay = self.interval
             try:
                 self.tick()
             except Exception as error:  # a watcher problem must never fail the run
