@@ -48,8 +48,9 @@ test: lint
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 # The write-back fault soak: writers killed at more points, user edits and slow commits racing.
+SOAK_PERSONS ?= 150
 soak: install
-	AEGLOBAL_SOAK=1 $(BIN)/pytest -q tests/writeback/test_soak.py tests/writeback/test_kill_recovery.py \
+	AEGLOBAL_SOAK=1 AEGLOBAL_SOAK_PERSONS=$(SOAK_PERSONS) $(BIN)/pytest -q tests/writeback/test_soak.py tests/writeback/test_kill_recovery.py \
 		tests/writeback/test_slow_server.py tests/writeback/test_rollback_and_crash.py
 
 ui: install

@@ -1,10 +1,11 @@
 """`aeglobal run --apply` SIGKILLed (the whole process group), then run again: no hang, and the
 sandbox ends exactly where a run without the kill leaves it, field by field.
 
-One snapshot (150 persons) is loaded into separate homes: a fault-free reference, and one home
-per kill. The rerun must release the dead run's `warehouse` pool slot (else it waits forever),
-settle the killed writer's intents with their echo stamps before survivorship runs (else our
-own writes rank as the newest user edits and the plan changes), and write the rest once.
+One snapshot (150 persons; $AEGLOBAL_SOAK_PERSONS for more) is loaded into separate homes:
+a fault-free reference, and one home per kill. The rerun must release the dead run's
+`warehouse` pool slot (else it waits forever), settle the killed writer's intents with their
+echo stamps before survivorship runs (else our own writes rank as the newest user edits and the
+plan changes), and write the rest once.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from aeglobal_pipeline.sandbox.generate import generate_snapshot
 
     out = tmp_path_factory.mktemp("kill_snapshot") / "snap"
-    generate_snapshot(persons=150, seed=11, out=out)
+    # `make soak SOAK_PERSONS=1500` runs the same kills on a larger snapshot.
+    generate_snapshot(persons=int(os.environ.get("AEGLOBAL_SOAK_PERSONS", "150")), seed=11, out=out)
     return out
 
 
