@@ -195,19 +195,7 @@ class BatchWriter:
         outcomes: list[Outcome] = []
         last = self.policy.max_attempts - 1
         for attempt in range(self.policy.max_attempts):
-            found = self.target.read(pending, fields)
-            writes: dict[str, RecordWrite] = {}
-            for record_id in pending:
-                current = found.get(record_id)
-                if isinstance(current, Current):
-                    first_seen.setdefault(record_id, current)
-                decision = decide(by_record[record_id], current, record_id in sent,
-                                  self.applied_status, first_seen.get(record_id))
-                outcomes += decision.settled
-                if decision.write is not None:
-                    writes[record_id] = decision.write
-                if isinstance(current, Failure) and current.fatal:
-                    self.stopped = current
+            writes = self._reread(pending, by_record, fields, sent, first_seen, outcomes)
             if not writes:
                 break
             self._log_intents(writes, by_record, sent, first_seen)
@@ -250,6 +238,25 @@ class BatchWriter:
             self.sleep(self.policy.delay(attempt, retry_after))
         self._log_outcomes(outcomes, first_seen)
         return outcomes
+
+    def _reread(self, pending: list[str], by_record: dict[str, list[PlanRow]], fields: list[str],
+                sent: set[str], first_seen: dict[str, Current], outcomes: list[Outcome]
+                ) -> dict[str, RecordWrite]:
+        """Re-read the records and decide: settled rows go to `outcomes`, the rest is returned."""
+        found = self.target.read(pending, fields)
+        writes: dict[str, RecordWrite] = {}
+        for record_id in pending:
+            current = found.get(record_id)
+            if isinstance(current, Current):
+                first_seen.setdefault(record_id, current)
+            decision = decide(by_record[record_id], current, record_id in sent,
+                              self.applied_status, first_seen.get(record_id))
+            outcomes += decision.settled
+            if decision.write is not None:
+                writes[record_id] = decision.write
+            if isinstance(current, Failure) and current.fatal:
+                self.stopped = current
+        return writes
 
     def _log_intents(self, writes: dict[str, RecordWrite], by_record: dict[str, list[PlanRow]],
                      sent: set[str], first_seen: dict[str, Current]) -> None:
