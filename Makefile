@@ -7,7 +7,7 @@ DEMO_PERSONS ?= 2000
 DEMO_SEED ?= 42
 DEMO_DIR := $(AEGLOBAL_HOME)/demo/snapshot
 
-.PHONY: install browser demo test lint check ui bench clean
+.PHONY: install browser demo test lint check ui bench soak clean
 
 $(BIN)/aeglobal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ check: install
 
 test: lint check
 	$(BIN)/pytest -n 2 --dist loadfile -q
+
+# The write-back fault soak: writers killed at more points, user edits and slow commits racing.
+SOAK_PERSONS ?= 150
+soak: install
+	AEGLOBAL_SOAK=1 AEGLOBAL_SOAK_PERSONS=$(SOAK_PERSONS) $(BIN)/pytest -q tests/writeback/test_soak.py tests/writeback/test_kill_recovery.py \
+		tests/writeback/test_slow_server.py tests/writeback/test_rollback_and_crash.py
 
 ui: install
 	$(BIN)/aeglobal ui --port 3000

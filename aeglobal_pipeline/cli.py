@@ -203,6 +203,28 @@ def rollback(run_id: str) -> None:
     click.echo(result.text())
 
 
+@main.command("recover")
+def recover() -> None:
+    """After a killed run: release the pool slots of dead runs, settle left-over write intents."""
+    import dagster as dg
+
+    from aeglobal_pipeline.run_hygiene import release_dead_runs
+    from aeglobal_pipeline.runner import dagster_home
+    from aeglobal_pipeline.writeback import WritebackBusy
+    from aeglobal_pipeline.writeback.run import reconcile_pending
+
+    dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        released = release_dead_runs(instance, log=click.echo)
+    click.echo(f"released the pool slots of {len(released)} dead run(s)")
+    try:
+        reconciled = reconcile_pending(log=click.echo)
+    except (WritebackBusy, ConfigError) as error:
+        _fail(str(error))
+    click.echo(f"settled {sum(reconciled.values())} left-over write intent(s) of "
+               f"{len(reconciled)} interrupted run(s)")
+
+
 @main.command("evaluate")
 @click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="CSV with source, object, record_id, person_id (e.g. DIR.truth.csv).")

@@ -10,6 +10,7 @@ from aeglobal_pipeline.identity.assets import identity_assets, identity_checks
 from aeglobal_pipeline.operations import sensors
 from aeglobal_pipeline.report.assets import report_assets
 from aeglobal_pipeline.rules_check.asset import configuration_check
+from aeglobal_pipeline.run_hygiene import release_dead_run_slots
 from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.transform.assets import build_dbt_assets
@@ -59,7 +60,7 @@ def build_definitions() -> dg.Definitions:
             ),
             weekly_compaction,
         ],
-        sensors=sensors,
+        sensors=[*sensors, release_dead_run_slots],
         resources={"source_systems": SourceSystems(), "dbt": dbt_resource()},
     )
 

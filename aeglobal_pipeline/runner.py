@@ -7,6 +7,7 @@ runs made from the command line next to those made in the UI.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +15,19 @@ from pathlib import Path
 import dagster as dg
 
 from aeglobal_pipeline.config import aeglobal_home
+from aeglobal_pipeline.run_hygiene import RunWatch, release_dead_runs, run_tags
 
 DAGSTER_YAML = """\
 # Written by aeglobal: assets that write the DuckDB warehouse share one pool of size 1.
 concurrency:
   pools:
     default_limit: 1
+# Under `dagster dev` the daemon frees the slots of runs that ended without freeing them; runs
+# whose process died are released by aeglobal (run_hygiene.py: `aeglobal recover`, and before
+# every `aeglobal run` waits).
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
 """
@@ -90,10 +98,14 @@ def run_pipeline(
     run_config = _op_config(job, full_refresh, apply)
     run_config["loggers"] = {"console": {"config": {"log_level": "INFO"}}}
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False,
-            tags={"aeglobal/trigger": "cli", "aeglobal/apply": str(apply).lower()},
-        )
+        # A killed earlier run still holds its pool slot: release it instead of waiting forever.
+        release_dead_runs(instance, log=echo)
+        run_id = str(uuid.uuid4())
+        with RunWatch(instance, run_id, log=echo):
+            result = job.execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False, run_id=run_id,
+                tags={"aeglobal/trigger": "cli", "aeglobal/apply": str(apply).lower(), **run_tags()},
+            )
     summary = RunSummary(run_id=result.run_id, success=result.success)
     for event in result.all_events:
         if event.is_step_materialization:

@@ -116,9 +116,9 @@ def test_definitions_load_every_asset_check_job_schedule_and_sensor(demo_home):
     schedule = definitions.resolve_schedule_def("daily_full_sync")
     assert schedule.job_name == "full_sync" and schedule.cron_schedule == "0 3 * * *"
 
-    # Sensors: failed runs and the write-back reject rate.
+    # Sensors: failed runs, the write-back reject rate, and releasing dead runs' pool slots.
     sensors = {sensor.name for sensor in definitions.sensors}
-    assert sensors == {"record_failed_runs", "writeback_reject_rate"}
+    assert sensors == {"record_failed_runs", "writeback_reject_rate", "release_dead_run_slots"}
     for name in sensors:
         assert definitions.resolve_sensor_def(name).name == name
 

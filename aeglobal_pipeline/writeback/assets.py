@@ -8,10 +8,17 @@ from aeglobal_pipeline.writeback.engine import DEFAULT_BULK_THRESHOLD, Writeback
 from aeglobal_pipeline.writeback.plan import DEFAULT_PLAN_RELATION, preview_markdown
 from aeglobal_pipeline.writeback.retry import RetryPolicy
 from aeglobal_pipeline.writeback.rollback import rollback_run
-from aeglobal_pipeline.writeback.run import WritebackResult, run_writeback
+from aeglobal_pipeline.writeback.run import (
+    WritebackBusy,
+    WritebackResult,
+    reconcile_pending,
+    run_writeback,
+)
 
 WRITEBACK_GROUP = "writeback"
 WRITEBACK_KEY = dg.AssetKey(["writeback"])
+# The dbt source writeback.echo_stamps: survivorship (int_governance__records) reads it.
+ECHO_STAMPS_KEY = dg.AssetKey(["writeback", "echo_stamps"])
 PLAN_KEY = dg.AssetKey(["marts", "writeback_plan"])
 WAREHOUSE_POOL = "warehouse"
 DEFAULT_MAX_REJECT_RATE = 0.05
@@ -69,6 +76,31 @@ def writeback(
     return dg.MaterializeResult(metadata=_metadata(result, config.plan_relation))
 
 
+@dg.asset(
+    key=ECHO_STAMPS_KEY,
+    group_name=WRITEBACK_GROUP,
+    kinds={"salesforce", "account_engagement", "duckdb"},
+    owners=["team:data-engineering"],
+    pool=WAREHOUSE_POOL,
+)
+def echo_stamps(context: dg.AssetExecutionContext, source_systems: SourceSystems
+                ) -> dg.MaterializeResult:
+    """Change stamps our own writes gave records, so survivorship never takes them for a user's
+    edit. First settles the intents a stopped (killed) write-back left: re-reads the targets
+    (nothing is written), logs what landed as applied and keeps those writes' stamps."""
+    try:
+        reconciled = reconcile_pending(sources=source_systems.sources(), log=context.log.info) \
+            if audit.has_pending_intents() else {}
+    except WritebackBusy as busy:  # a live writer owns the intents: it settles them itself
+        context.log.info(str(busy))
+        reconciled = {}
+    counts = audit.echo_and_intent_counts()
+    return dg.MaterializeResult(metadata={
+        "reconciled_interrupted_runs": dg.MetadataValue.json(reconciled),
+        "echo_stamps": counts[0], "pending_intents": counts[1],
+    })
+
+
 class RejectRateConfig(dg.Config):
     max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
 
@@ -111,6 +143,6 @@ def writeback_rollback_job() -> None:
     rollback_writeback()
 
 
-writeback_assets = [writeback]
+writeback_assets = [echo_stamps, writeback]
 writeback_checks = [reject_rate_check]
 writeback_jobs = [writeback_rollback_job]

@@ -12,6 +12,7 @@ Each function opens the warehouse briefly: never hold it during API calls (one D
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,7 +35,8 @@ _DDL = (
         "at" timestamptz)""",
     f"""create table if not exists {PENDING} (
         run_id varchar, source varchar, object varchar, record_id varchar, field varchar,
-        old_value varchar, new_value varchar, rule varchar, "at" timestamptz)""",
+        old_value varchar, new_value varchar, rule varchar, "at" timestamptz,
+        stamp_before varchar, modified_before varchar)""",
     f"""create table if not exists {RUNS} (
         run_id varchar, kind varchar, started_at timestamptz, finished_at timestamptz,
         plan_relation varchar, rollback_of varchar, summary json)""",
@@ -64,6 +66,13 @@ class Outcome:
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for statement in _DDL:
         con.execute(statement)
+    # Warehouses from before intents carried the record's stamps get the columns once.
+    present = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'writeback' and table_name = 'pending_writes'").fetchall()}
+    for column in ("stamp_before", "modified_before"):
+        if column not in present:
+            con.execute(f"alter table {PENDING} add column {column} varchar")
 
 
 def _arrow(records: list[dict], columns: tuple[str, ...]) -> pa.Table:
@@ -80,13 +89,33 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, records: list[dict], col
         con.unregister("wb_incoming")
 
 
-def log_intents(run_id: str, rows: list[PlanRow], old_values: dict[tuple, str | None]) -> None:
-    """Record what is about to be sent (before the request leaves)."""
+@dataclass(frozen=True)
+class Intent:
+    """A left-over intent: the row, the value found before, the record's stamps before the write."""
+
+    row: PlanRow
+    old_value: str | None
+    stamp_before: str | None = None
+    modified_before: str | None = None
+    at: datetime | None = None  # when the intent was logged (right before its request left)
+
+
+def log_intents(run_id: str, rows: list[PlanRow], old_values: dict[tuple, str | None],
+                stamps_before: dict[str, tuple[object, object]] | None = None) -> None:
+    """Record what is about to be sent (before the request leaves), with each record's
+    (change stamp, last-modified) before the write, for echo suppression after a crash."""
     now = datetime.now(UTC)
+    stamps_before = stamps_before or {}
+
+    def text(value: object) -> str | None:
+        return None if value in (None, "") else str(value)
+
     records = [
         {"run_id": run_id, "source": r.target_source, "object": r.object, "record_id": r.record_id,
          "field": r.field, "old_value": old_values.get(_key(r), r.current_value),
-         "new_value": r.new_value, "rule": r.rule, "at": now}
+         "new_value": r.new_value, "rule": r.rule, "at": now,
+         "stamp_before": text(stamps_before.get(r.record_id, (None, None))[0]),
+         "modified_before": text(stamps_before.get(r.record_id, (None, None))[1])}
         for r in rows
     ]
     with connect() as con:
@@ -98,8 +127,10 @@ def _key(row: PlanRow) -> tuple[str, str, str, str]:
     return row.target_source, row.object, row.record_id, row.field
 
 
-def log_outcomes(run_id: str, outcomes: list[Outcome]) -> None:
-    """Append outcomes to changes_log and drop their intents, in one transaction."""
+def log_outcomes(run_id: str, outcomes: list[Outcome],
+                 also: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> None:
+    """Append outcomes to changes_log and drop their intents, in one transaction; `also` writes
+    in the same transaction (the echo stamps of the writes), so a kill keeps both or neither."""
     if not outcomes:
         return
     now = datetime.now(UTC)
@@ -120,22 +151,43 @@ def log_outcomes(run_id: str, outcomes: list[Outcome]) -> None:
             )
         finally:
             con.unregister("wb_done")
+        if also is not None:
+            also(con)
         con.execute("commit")
 
 
-def pending_intents() -> dict[str, list[tuple[PlanRow, str | None]]]:
-    """Intents left by writers that stopped mid-batch, by run: (row, value found before)."""
+def pending_intents() -> dict[str, list[Intent]]:
+    """Intents left by writers that stopped mid-batch (or whose writes stayed unconfirmed), by run."""
     with connect() as con:
         ensure_tables(con)
         rows = con.execute(
-            f"""select run_id, source, object, record_id, field, old_value, new_value, rule
+            f"""select run_id, source, object, record_id, field, old_value, new_value, rule,
+                       stamp_before, modified_before, "at"
                 from {PENDING} order by run_id, source, object, record_id, field"""  # noqa: S608
         ).fetchall()
-    result: dict[str, list[tuple[PlanRow, str | None]]] = {}
-    for run_id, source, object_name, record_id, field, old, new, rule in rows:
+    result: dict[str, list[Intent]] = {}
+    for run_id, source, object_name, record_id, field, old, new, rule, stamp, modified, at in rows:
         row = PlanRow(source, object_name, record_id, field, old, new, rule)
-        result.setdefault(run_id, []).append((row, old))
+        result.setdefault(run_id, []).append(Intent(row, old, stamp, modified, at))
     return result
+
+
+def has_pending_intents() -> bool:
+    with connect() as con:
+        ensure_tables(con)
+        return bool(con.execute(f"select count(*) from {PENDING}").fetchone()[0])  # noqa: S608
+
+
+def echo_and_intent_counts() -> tuple[int, int]:
+    """(rows in writeback.echo_stamps, intents still pending), for the asset's metadata."""
+    from aeglobal_pipeline.writeback.echo import DDL
+
+    with connect() as con:
+        ensure_tables(con)
+        con.execute(DDL)
+        return con.execute(
+            f"select (select count(*) from writeback.echo_stamps), "  # noqa: S608 - constants
+            f"(select count(*) from {PENDING})").fetchone()
 
 
 def applied_changes(run_id: str) -> list[PlanRow]:

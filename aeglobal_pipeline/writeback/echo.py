@@ -3,23 +3,26 @@
 
 A write bumps a record's SystemModstamp / LastModifiedDate (or updatedAt). Survivorship's
 `most_recent` ranks records by those, so without this the next run would take our own write as
-the newest evidence and plan the old value back (rule 4: a second run writes nothing). After a
-target is written, its records' new stamps are read back (one SOQL query per 200 records;
-Prospects use the stamp the PATCH answered) and stored in `writeback.echo_stamps` with the
-last-modified time extracted before the write. dbt ranks a record by that earlier time for as
-long as its stamp is still the one our write produced (int_governance__records).
+the newest evidence and plan the old value back (rule 4: a second run writes nothing). After each
+batch, its records' new stamps are read back (one SOQL query per 200 records; Prospects use the
+stamp the PATCH answered) and stored in `writeback.echo_stamps`, in the transaction that logs
+the batch's outcomes, with the last-modified time from before the write. Reconciling a stopped
+writer's intents stores the stamps of every write it settles, so a kill loses none. dbt ranks a
+record by that earlier time for as long as its stamp is still the one our write produced
+(int_governance__records).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
 
 from aeglobal_pipeline.sources.raw_tables import raw_table_name
-from aeglobal_pipeline.warehouse import connect, quote_identifier
+from aeglobal_pipeline.warehouse import quote_identifier
 from aeglobal_pipeline.writeback.targets import Target
 
 ECHO_STAMPS = "writeback.echo_stamps"
@@ -57,55 +60,76 @@ def _raw_before(con: duckdb.DuckDBPyConnection, source: str, object_name: str) -
             f"{q(modified_column)} as modified from {raw}")
 
 
-def store(run_id: str, source: str, object_name: str, stamps: dict[str, object]) -> int:
-    """Upsert one row per written record; returns how many were stored."""
-    rows = {rid: str(stamp) for rid, stamp in stamps.items() if stamp not in (None, "")}
+@dataclass(frozen=True)
+class Echo:
+    """A record our write touched: its stamp after the write, and what it had before (if read)."""
+
+    record_id: str
+    stamp_after: object
+    stamp_before: object = None
+    modified_before: object = None
+
+
+def store_in(con: duckdb.DuckDBPyConnection, run_id: str, source: str, object_name: str,
+             echoes: list[Echo]) -> int:
+    """Upsert one row per written record inside the caller's transaction; returns how many."""
+    rows = {e.record_id: e for e in echoes if e.stamp_after not in (None, "")}
     if not rows:
         return 0
-    incoming = pa.table({"record_id": list(rows), "stamp_after_write": list(rows.values())})
-    with connect() as con:
-        con.execute("create schema if not exists writeback")
-        con.execute(DDL)
-        con.register("echo_incoming", incoming)
-        try:
-            # A record our earlier write already touched still carries that write's stamp in raw:
-            # keep the time from before that write, not our own echo of it.
-            con.execute("begin")
-            con.execute(
-                f"""create or replace temp table echo_new as
-                    select ? as source, ? as object, i.record_id,
-                           try_cast(i.stamp_after_write as timestamptz) as stamp_after_write,
-                           case when e.stamp_after_write = try_cast(r.stamp as timestamptz)
-                                then e.modified_before_write
-                                else try_cast(r.modified as timestamptz)
-                           end as modified_before_write,
-                           ? as run_id, ? as "at"
-                    from echo_incoming i
-                    left join ({_raw_before(con, source, object_name)}) r on r.record_id = i.record_id
-                    left join {ECHO_STAMPS} e
-                        on e.source = ? and e.object = ? and e.record_id = i.record_id""",
-                [source, object_name, run_id, datetime.now(UTC), source, object_name],
-            )
-            con.execute(
-                f"""delete from {ECHO_STAMPS} e using echo_new n
-                    where e.source = n.source and e.object = n.object and e.record_id = n.record_id"""
-            )
-            con.execute(f"insert into {ECHO_STAMPS} by name select * from echo_new")
-            con.execute("commit")
-        finally:
-            con.unregister("echo_incoming")
+
+    def text(value: object) -> str | None:
+        return None if value in (None, "") else str(value)
+
+    incoming = pa.table({
+        "record_id": list(rows),
+        "stamp_after_write": [text(e.stamp_after) for e in rows.values()],
+        "stamp_before": pa.array([text(e.stamp_before) for e in rows.values()], pa.string()),
+        "modified_before": pa.array([text(e.modified_before) for e in rows.values()], pa.string()),
+    })
+    con.execute("create schema if not exists writeback")
+    con.execute(DDL)
+    con.register("echo_incoming", incoming)
+    try:
+        # A record our earlier write left untouched still carries that write's stamp: keep the
+        # time from before that write, not our own echo of it. The stamps read right before this
+        # write (kept with its intent) beat the extracted ones, which a later extract may have
+        # replaced with our own write's.
+        con.execute(
+            f"""create or replace temp table echo_new as
+                select ? as source, ? as object, i.record_id,
+                       try_cast(i.stamp_after_write as timestamptz) as stamp_after_write,
+                       case when e.stamp_after_write
+                                 = try_cast(coalesce(i.stamp_before, r.stamp) as timestamptz)
+                            then e.modified_before_write
+                            else coalesce(try_cast(i.modified_before as timestamptz),
+                                          try_cast(r.modified as timestamptz))
+                       end as modified_before_write,
+                       ? as run_id, ? as "at"
+                from echo_incoming i
+                left join ({_raw_before(con, source, object_name)}) r on r.record_id = i.record_id
+                left join {ECHO_STAMPS} e
+                    on e.source = ? and e.object = ? and e.record_id = i.record_id""",
+            [source, object_name, run_id, datetime.now(UTC), source, object_name],
+        )
+        con.execute(
+            f"""delete from {ECHO_STAMPS} e using echo_new n
+                where e.source = n.source and e.object = n.object and e.record_id = n.record_id"""
+        )
+        con.execute(f"insert into {ECHO_STAMPS} by name select * from echo_new")
+    finally:
+        con.unregister("echo_incoming")
     return len(rows)
 
 
-def record_echoes(run_id: str, target: Target, record_ids: list[str],
-                  log: Callable[[str], None]) -> int:
-    """Read back the stamps of records just written to `target` and remember them."""
-    if not record_ids:
-        return 0
-    stamps = target.stamps(record_ids)
-    stored = store(run_id, target.source, target.object, stamps)
-    if stored < len(record_ids):
+def read_echoes(target: Target, before: dict[str, tuple[object, object]],
+                log: Callable[[str], None]) -> list[Echo]:
+    """Read back the stamps of records just written to `target` (ids -> stamps before)."""
+    if not before:
+        return []
+    stamps = target.stamps(sorted(before))
+    missing = len(before) - sum(1 for rid in before if stamps.get(rid) not in (None, ""))
+    if missing:
         # Unreadable now: those records may look newer than they are on the next run.
-        log(f"{target.source}.{target.object}: no stamp read back for "
-            f"{len(record_ids) - stored} of {len(record_ids)} written records")
-    return stored
+        log(f"{target.source}.{target.object}: no stamp read back for {missing} of "
+            f"{len(before)} written records")
+    return [Echo(rid, stamps.get(rid), *before[rid]) for rid in sorted(before)]

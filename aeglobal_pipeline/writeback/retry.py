@@ -7,14 +7,16 @@ response headers from its exceptions, so this is the only place to see them.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import requests
+from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceError
 
 from aeglobal_pipeline.sources.account_engagement import AccountEngagementError
@@ -24,8 +26,16 @@ T = TypeVar("T")
 # Per-record and per-request Salesforce codes worth another attempt later in the same run.
 SALESFORCE_TRANSIENT_CODES = frozenset({
     "REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION",
-    "QUERY_TIMEOUT", "TIMEOUT", "CONNECTION_ERROR",
+    "QUERY_TIMEOUT", "TIMEOUT", "CONNECTION_ERROR", "CONNECT_TIMEOUT",
 })
+
+
+def _env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"${name}: {value!r} is not a number of seconds") from None
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,12 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 120.0  # a server asking for longer than this is waited for this long
+    # A write whose answer was lost (timeout, dropped connection) may still commit: it is re-read
+    # for this long, longer than the server's commit window, before it may be sent again.
+    # $AEGLOBAL_WRITE_CONFIRM_SECONDS overrides it for a deployment (or a test).
+    unknown_outcome_wait: float = field(
+        default_factory=lambda: _env_seconds("AEGLOBAL_WRITE_CONFIRM_SECONDS", 180.0))
+    unknown_outcome_poll: float = 2.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         computed = min(self.max_delay, self.base_delay * 2**attempt)
@@ -51,6 +67,7 @@ class Failure:
     transient: bool
     retry_after: float | None = None
     fatal: bool = False  # stop writing to this target for the rest of the run
+    outcome_unknown: bool = False  # the request may have reached the server: it may still land
 
 
 class CallFailed(RuntimeError):
@@ -79,10 +96,12 @@ def classify(error: BaseException, retry_after: float | None = None) -> Failure:
         code = code or f"HTTP_{error.status}"
         transient = error.status >= 500 or code in SALESFORCE_TRANSIENT_CODES
         return Failure(code, message, transient, retry_after, fatal=error.status == 401)
+    if isinstance(error, requests.ConnectTimeout):  # never reached the server: safe to resend
+        return Failure("CONNECT_TIMEOUT", str(error)[:300], True)
     if isinstance(error, requests.Timeout):
-        return Failure("TIMEOUT", str(error)[:300], True)
+        return Failure("TIMEOUT", str(error)[:300], True, outcome_unknown=True)
     if isinstance(error, requests.ConnectionError):
-        return Failure("CONNECTION_ERROR", str(error)[:300], True)
+        return Failure("CONNECTION_ERROR", str(error)[:300], True, outcome_unknown=True)
     return Failure(type(error).__name__, str(error)[:300], False)
 
 
@@ -126,6 +145,29 @@ class ApiMeter:
             for (target, kind), count in sorted(self.calls.items()):
                 result.setdefault(target, {})[kind] = count
         return result
+
+
+class TimeoutAdapter(HTTPAdapter):
+    """Caps every request's timeout: a client without one (simple-salesforce) would otherwise
+    wait forever on a server that never answers."""
+
+    def __init__(self, seconds: float, **kwargs: object):
+        self.seconds = seconds
+        super().__init__(**kwargs)
+
+    def send(self, request, **kwargs):
+        given = kwargs.get("timeout")
+        if given is None or (isinstance(given, int | float) and given > self.seconds):
+            kwargs["timeout"] = self.seconds
+        return super().send(request, **kwargs)
+
+
+def limit_request_time(session: requests.Session, seconds: float | None) -> None:
+    """Mount `TimeoutAdapter` on a client's session (keeps its TLS settings: those live on the
+    session, not the adapter)."""
+    if seconds:
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, TimeoutAdapter(seconds))
 
 
 RETRYABLE_ERRORS = (SalesforceError, AccountEngagementError, requests.RequestException)

@@ -8,17 +8,19 @@
 from __future__ import annotations
 
 import fcntl
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aeglobal_pipeline.config import Source, SourcesFile, aeglobal_home, load_sources
 from aeglobal_pipeline.warehouse import connect
 from aeglobal_pipeline.writeback import audit, echo
 from aeglobal_pipeline.writeback.audit import Outcome
-from aeglobal_pipeline.writeback.engine import BatchWriter, Health, WritebackOptions
+from aeglobal_pipeline.writeback.engine import BatchWriter, Health, WritebackOptions, await_landing
 from aeglobal_pipeline.writeback.plan import (
     DEFAULT_PLAN_RELATION,
     FIELD_NAME,
@@ -28,7 +30,7 @@ from aeglobal_pipeline.writeback.plan import (
     preview_plan,
     read_plan,
 )
-from aeglobal_pipeline.writeback.retry import ApiMeter
+from aeglobal_pipeline.writeback.retry import ApiMeter, RetryPolicy, limit_request_time
 from aeglobal_pipeline.writeback.targets import Current, ProspectTarget, SalesforceTarget, Target
 from aeglobal_pipeline.writeback.values import same_value
 
@@ -114,6 +116,9 @@ class WritebackResult:
             if self.health.errors.get(target):
                 extra += f", errors {dict(self.health.errors[target])}"
             lines.append(f"  {target}: {dict(counts)}{extra}")
+        for target, count in sorted(self.health.unconfirmed.items()):
+            lines.append(f"  {target}: {count} field writes timed out and could not be read back; "
+                         f"left as intents for the next run to settle (never sent twice)")
         for source, calls in sorted(self.api_calls.items()):
             lines.append(f"  API calls {source}: {calls}")
         return "\n".join(lines)
@@ -123,9 +128,9 @@ class TargetPool:
     """Clients and targets for the run, one client (and one meter hook) per source."""
 
     def __init__(self, sources: SourcesFile, clients: ClientFactory, options: WritebackOptions,
-                 meter: ApiMeter, health: Health):
+                 meter: ApiMeter, health: Health, log: Log = lambda _: None):
         self.sources, self.clients, self.options = sources, clients, options
-        self.meter, self.health = meter, health
+        self.meter, self.health, self.log = meter, health, log
         self._clients: dict[str, object] = {}
         self._writers: dict[tuple[str, str, str], BatchWriter] = {}
 
@@ -133,6 +138,7 @@ class TargetPool:
         if source.name not in self._clients:
             client = self.clients(source)
             self.meter.attach(client.session, source.name)
+            limit_request_time(client.session, self.options.request_timeout)
             self._clients[source.name] = client
         return self._clients[source.name]
 
@@ -155,7 +161,7 @@ class TargetPool:
             else:
                 target = ProspectTarget(source.name, client, self.meter, policy, on_retry,
                                         self.options.ae_max_in_flight)
-            writer = BatchWriter(run_id, target, policy, self.health, applied_status)
+            writer = BatchWriter(run_id, target, policy, self.health, applied_status, log=self.log)
             holder.append(writer)
             self._writers[key] = writer
         return self._writers[key]
@@ -232,41 +238,71 @@ def apply_rows(run_id: str, rows: list[PlanRow], pool: TargetPool, log: Log,
             bulk, size, mode = False, min(options.composite_batch, 200), "composite"
         pool.health.write_mode[name] = mode
         log(f"{name}: {records} records, {len(target_rows)} field changes via {mode}")
-        written: set[str] = set()
         for batch in _batches(target_rows, size):
-            written |= {o.row.record_id for o in writer.process(batch, bulk)
-                        if o.status == applied_status}
-        # Our writes bumped these records' stamps: remember them so they are not recency evidence.
-        echo.record_echoes(run_id, writer.target, sorted(written), log)
+            # Each batch logs its outcomes and its writes' echo stamps in one transaction.
+            writer.process(batch, bulk)
 
 
 def reconcile_interrupted(pool: TargetPool, log: Log) -> dict[str, int]:
-    """Settle intents a stopped writer left: applied if the target holds the value, else skipped."""
+    """Settle intents a stopped writer left: applied (and its echo stamp kept) if the target
+    holds the value, else skipped. An intent younger than the unknown-outcome bound may still be
+    in flight, so it is re-read until it lands or the bound passes; unreadable ones stay."""
     reconciled: dict[str, int] = {}
-    for run_id, items in audit.pending_intents().items():
-        by_target: dict[tuple[str, str], list[tuple[PlanRow, str | None]]] = defaultdict(list)
-        for row, old in items:
-            by_target[row.target].append((row, old))
-        outcomes: list[Outcome] = []
-        for (source_name, object_name), entries in by_target.items():
+    for run_id, intents in audit.pending_intents().items():
+        by_target: dict[tuple[str, str], list[audit.Intent]] = defaultdict(list)
+        for intent in intents:
+            by_target[intent.row.target].append(intent)
+        settled = 0
+        for (source_name, object_name), entries in sorted(by_target.items()):
             writer = pool.writer(run_id, source_name, object_name)
-            ids = sorted({row.record_id for row, _ in entries})
-            found = writer.target.read(ids, sorted({row.field for row, _ in entries}))
-            for row, old in entries:
-                current = found.get(row.record_id)
-                if not isinstance(current, Current):
-                    continue  # unreadable now: keep the intent for the next run
-                if same_value(current.values.get(row.field), row.new_value):
-                    status = "rolled_back" if row.rule.startswith(ROLLBACK_RULE_PREFIX) else "applied"
-                    outcomes.append(Outcome(row, status, "RECONCILED: written before the writer "
-                                                         "stopped", old))
-                else:
-                    outcomes.append(Outcome(row, "skipped", "INTERRUPTED: not written before the "
-                                                            "writer stopped; planned again", old))
-        audit.log_outcomes(run_id, outcomes)
-        reconciled[run_id] = len(outcomes)
-        log(f"reconciled {len(outcomes)} intents left by interrupted run {run_id}")
+            outcomes, echoes = _settle(writer, entries, pool.options.retry)
+            audit.log_outcomes(run_id, outcomes, also=lambda con, s=source_name, o=object_name,
+                               r=run_id, e=echoes: echo.store_in(con, r, s, o, e))
+            settled += len(outcomes)
+        reconciled[run_id] = settled
+        log(f"reconciled {settled} of {len(intents)} intents left by interrupted run {run_id}")
     return reconciled
+
+
+def _settle(writer: BatchWriter, entries: list[audit.Intent], policy: RetryPolicy
+            ) -> tuple[list[Outcome], list[echo.Echo]]:
+    expected: dict[str, dict[str, object]] = defaultdict(dict)
+    for intent in entries:
+        expected[intent.row.record_id][intent.row.field] = intent.row.new_value
+    newest = max((i.at for i in entries if i.at is not None), default=None)
+    deadline = time.monotonic()
+    if newest is not None:  # the rest of the bound, counted from when the intents were logged
+        age = (datetime.now(UTC) - newest).total_seconds()
+        deadline += max(0.0, policy.unknown_outcome_wait - age)
+    found = await_landing(writer.target, dict(expected), deadline, policy)
+    outcomes, before = [], {}
+    for intent in entries:
+        row, current = intent.row, found.get(intent.row.record_id)
+        if not isinstance(current, Current):
+            continue  # unreadable now: keep the intent for the next run
+        if same_value(current.values.get(row.field), row.new_value):
+            status = "rolled_back" if row.rule.startswith(ROLLBACK_RULE_PREFIX) else "applied"
+            outcomes.append(Outcome(row, status, "RECONCILED: written before the writer stopped",
+                                    intent.old_value))
+            before[row.record_id] = (intent.stamp_before, intent.modified_before)
+        else:
+            outcomes.append(Outcome(row, "skipped", "INTERRUPTED: not written before the writer "
+                                                    "stopped; planned again", intent.old_value))
+    # The stamp just re-read is the one our write gave the record: an echo, not a user's edit.
+    echoes = [echo.Echo(rid, found[rid].stamp, *before[rid]) for rid in sorted(before)]
+    return outcomes, echoes
+
+
+def reconcile_pending(*, sources: SourcesFile | None = None, clients: ClientFactory = default_client,
+                      options: WritebackOptions | None = None, log: Log = print) -> dict[str, int]:
+    """Settle the intents stopped writers left (reads only) and keep the echo stamps of the
+    writes that landed. Without intents it makes no API call."""
+    if not audit.pending_intents():
+        return {}
+    pool = TargetPool(sources or load_sources(), clients, options or WritebackOptions(),
+                      ApiMeter(), Health(), log)
+    with writer_lock():
+        return reconcile_interrupted(pool, log)
 
 
 def run_writeback(
@@ -291,7 +327,8 @@ def run_writeback(
     if apply:
         sources = sources or load_sources()
         meter = ApiMeter()
-        pool = TargetPool(sources, clients, options or WritebackOptions(), meter, result.health)
+        pool = TargetPool(sources, clients, options or WritebackOptions(), meter, result.health,
+                          log)
         with writer_lock():
             result.reconciled = reconcile_interrupted(pool, log)
             apply_rows(run_id, rows, pool, log)

@@ -42,6 +42,7 @@ class Current:
 
     stamp: object
     values: dict[str, object]
+    modified: object = None  # LastModifiedDate / updatedAt: what survivorship ranks by
 
 
 @dataclass
@@ -78,7 +79,7 @@ class SalesforceTarget:
 
     def read(self, record_ids: list[str], fields: list[str]) -> dict[str, Current | Failure]:
         # Field names were validated as identifiers by the engine; ids are quoted by format_soql.
-        select = ", ".join(dict.fromkeys(["Id", "SystemModstamp", *fields]))
+        select = ", ".join(dict.fromkeys(["Id", "SystemModstamp", "LastModifiedDate", *fields]))
         found: dict[str, Current | Failure] = {}
         for start in range(0, len(record_ids), READ_SLICE):
             ids = record_ids[start:start + READ_SLICE]
@@ -92,7 +93,8 @@ class SalesforceTarget:
                 continue
             for record in result["records"]:
                 found[record["Id"]] = Current(
-                    record.get("SystemModstamp"), {f: record.get(f) for f in fields}
+                    record.get("SystemModstamp"), {f: record.get(f) for f in fields},
+                    record.get("LastModifiedDate"),
                 )
             for record_id in ids:
                 found.setdefault(record_id, NOT_FOUND)
@@ -217,7 +219,8 @@ class ProspectTarget:
             except CallFailed as error:
                 missing = error.failure.code in {f"AE_{c}" for c in AE_MISSING_CODES}
                 return NOT_FOUND if missing else error.failure
-            return Current(found.get("updatedAt"), {f: found.get(f) for f in fields})
+            return Current(found.get("updatedAt"), {f: found.get(f) for f in fields},
+                           found.get("updatedAt"))
 
         with self._pool() as pool:
             return dict(zip(record_ids, pool.map(one, record_ids), strict=True))

@@ -54,7 +54,11 @@ def test_asset_dry_run_then_apply_then_rollback_job(world):
         resources=RESOURCES,
     )
     assert rollback.success
-    assert world.state(wanted) == before
+    # Everything restored except the opt-outs the run propagated: rollback never re-subscribes.
+    opt_outs = {k: "true" for k in wanted
+                if k[3] in ("HasOptedOutOfEmail", "optedOut") and before[k] != wanted[k]}
+    assert opt_outs
+    assert world.state(wanted) == {**before, **opt_outs}
 
 
 def test_reject_rate_check_fails_above_the_threshold(world):

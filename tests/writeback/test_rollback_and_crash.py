@@ -12,28 +12,42 @@ from snapshot_helpers import lead_id
 from writeback_helpers import desired_changes, lead_numbers, write_calls
 
 
-def test_rollback_restores_previous_values_and_a_second_rollback_changes_nothing(world):
+def test_rollback_keeps_every_opt_out_and_restores_the_rest_field_by_field(world):
     wanted = desired_changes(leads=30)
+    edited = lead_id(lead_numbers(30)[7])
+    for n in lead_numbers(30)[5:10]:  # a second, non-consent field on a few records
+        wanted[("crm_emea", "Lead", lead_id(n), "LastName")] = f"Surname{n}"
     world.make_plan(wanted)
     before = world.state(wanted)
     run = world.run()
     assert world.state(wanted) == wanted
-    # A user edits one record after the run: the rollback must keep that edit.
-    kept = lead_id(lead_numbers(30)[7])
-    world.sandbox.sf("crm_emea").Lead.update(kept, {"FirstName": "UserAfterRun"})
+    opt_outs = {k for k in wanted if k[3] in ("HasOptedOutOfEmail", "optedOut")
+                and before[k] == "false" and wanted[k] == "true"}
+    assert len(opt_outs) >= 5, "the run must propagate opt-outs for this test to mean anything"
+    # A user edits one field of a record after the run: that field is kept, its other field
+    # (LastName, still holding the run's value) is restored.
+    world.sandbox.sf("crm_emea").Lead.update(edited, {"FirstName": "UserAfterRun"})
     world.sandbox.control.reset_stats()
 
     first = world.rollback(run.run_id)
 
     state = world.state(wanted)
     expected = dict(before)
-    expected[("crm_emea", "Lead", kept, "FirstName")] = "UserAfterRun"
+    expected[("crm_emea", "Lead", edited, "FirstName")] = "UserAfterRun"
+    expected.update(dict.fromkeys(opt_outs, "true"))  # rollback never re-subscribes anyone
     assert state == expected
+    assert state[("crm_emea", "Lead", edited, "LastName")] == before[("crm_emea", "Lead", edited,
+                                                                      "LastName")]
     statuses = first.totals()
-    assert statuses["stale"] == 1 and statuses["rolled_back"] == sum(
-        1 for k in wanted if before[k] != wanted[k]) - 1
+    changed = sum(1 for k in wanted if before[k] != wanted[k])
+    assert statuses["stale"] == 1
+    assert statuses["skipped"] == len(opt_outs)
+    assert statuses["rolled_back"] == changed - 1 - len(opt_outs)
     log = world.log(first.run_id)
     assert {row[7] for row in log} == {f"rollback:{run.run_id}"}
+    kept = [row for row in log if row[8] == "skipped"]
+    assert {(row[1], row[2], row[3], row[4]) for row in kept} == opt_outs
+    assert all(row[9].startswith("CONSENT_KEPT") for row in kept)
     assert write_calls(world.sandbox.control.stats(), "crm_emea", "composite") == 2  # Lead, Contact
 
     world.sandbox.control.reset_stats()

@@ -106,3 +106,13 @@ def test_a_dry_run_says_what_it_would_write_not_nothing_to_do():
     assert first_line == "write-back dry_run run-1: would write 6 field changes to 4 records; nothing written"
     applied = WritebackResult("run-2", "apply", []).text().splitlines()[0]
     assert applied == "write-back apply run-2: nothing to do"
+
+
+def test_the_value_guard_is_per_field():
+    """Rollback rows: a field a user changed is kept, the record's other field is still written."""
+    first = _row(field="FirstName", new="Old", current="RunValue", stamp=None)
+    last = _row(field="LastName", new="OldLast", current="RunLast", stamp=None)
+    now = Current("2026-03-06T09:00:00.000+0000", {"FirstName": "UserEdit", "LastName": "RunLast"})
+    decision = decide([first, last], now, False)
+    assert [(o.row.field, o.status) for o in decision.settled] == [("FirstName", "stale")]
+    assert decision.write.values == {"LastName": "OldLast"}

@@ -21,8 +21,10 @@ Change = tuple[str, str, str, str]
 
 
 def fast_options(**overrides) -> WritebackOptions:
-    """Backoff in hundredths of seconds; Retry-After honoured but capped for speed."""
-    policy = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_retry_after=0.2)
+    """Backoff in hundredths of seconds; Retry-After honoured but capped for speed; a write whose
+    answer was lost is awaited 8 s (the sandbox's held requests land within a few seconds)."""
+    policy = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_retry_after=0.2,
+                         unknown_outcome_wait=8.0, unknown_outcome_poll=0.1)
     return WritebackOptions(**{"retry": policy, "bulk_poll_seconds": 0.05, **overrides})
 
 
