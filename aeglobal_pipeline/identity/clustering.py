@@ -4,6 +4,9 @@
 - A steward cannot-link is never undone: no edge may join the two sides.
 - No cluster grows beyond `max_cluster_size` through model edges.
 - Deterministic links (converted lead, connector, written id) yield only to cannot-links.
+- No cluster holds two records that contradict each other on a strong identifier (birthdates
+  more than one typo and a year apart, different generational suffixes, different personal
+  mobiles), even when each joins through a third record: such a pair acts as a cannot-link.
 
 Algorithm: constrained Kruskal. Edges are added strongest first (deterministic links rank above
 every model edge, model edges by match weight), skipping any edge whose union would put a
@@ -49,12 +52,46 @@ class ClusteringResult:
     components: dict[str, ComponentStats] = field(default_factory=dict)
 
 
+# A record's strong identifiers: (birthdate as ISO text, generational suffix, personal mobile).
+Identifiers = tuple[str | None, str | None, str | None]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Same length and one character different: a typo (Levenshtein 1, as the date comparison)."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def _birthdates_contradict(a: str, b: str) -> bool:
+    if a == b or _one_edit(a, b):
+        return False
+    try:
+        return abs(int(a[:4]) * 372 + int(a[5:7]) * 31 + int(a[8:10])
+                   - int(b[:4]) * 372 - int(b[5:7]) * 31 - int(b[8:10])) > 372
+    except ValueError:
+        return True
+
+
+def contradict(left: dict[int, set[str]], right: dict[int, set[str]]) -> bool:
+    """Do two clusters' identifier sets (position → values) contradict each other?"""
+    for position, values in left.items():
+        others = right.get(position)
+        if not others or values == others:
+            continue
+        if position == 0:
+            if any(_birthdates_contradict(a, b) for a in values for b in others):
+                return True
+        elif values.isdisjoint(others):
+            return True
+    return False
+
+
 class _UnionFind:
     def __init__(self, keys: Iterable[str]) -> None:
         self.parent = {k: k for k in keys}
         self.size = dict.fromkeys(self.parent, 1)
         self.edges: dict[str, int] = {}  # root → model/deterministic edges that built it
         self.forbidden: dict[str, set[str]] = {}  # root → records it must never join
+        self.identifiers: dict[str, dict[int, set[str]]] = {}  # root → strong identifiers in it
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -80,6 +117,10 @@ class _UnionFind:
             self.edges[ra] = self.edges.get(ra, 0) + self.edges.pop(rb)
         if rb in self.forbidden:
             self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
+        if rb in self.identifiers:
+            mine = self.identifiers.setdefault(ra, {})
+            for position, values in self.identifiers.pop(rb).items():
+                mine.setdefault(position, set()).update(values)
         return ra
 
 
@@ -90,8 +131,11 @@ def cluster_records(
     must_links: Iterable[tuple[str, str]] = (),
     cannot_links: Iterable[tuple[str, str]] = (),
     max_cluster_size: int = 50,
+    identifiers: dict[str, Identifiers] | None = None,
 ) -> ClusteringResult:
     """Cluster `records` given weighted `edges` (a, b, weight); see module docstring.
+
+    `identifiers`: record → strong identifiers, for the records that have any.
 
     Edges naming unknown records are ignored. Raises ValueError when a cannot-link joins
     records that must-links fuse (decisions.py rejects that earlier with the file entry).
@@ -111,6 +155,14 @@ def cluster_records(
         uf.forbidden.setdefault(uf.find(a), set()).add(b)
         uf.forbidden.setdefault(uf.find(b), set()).add(a)
 
+    for key, values in (identifiers or {}).items():
+        if key in known:
+            root = uf.find(key)  # must-links fuse first; a steward's must-link overrides
+            held = uf.identifiers.setdefault(root, {})
+            for position, value in enumerate(values):
+                if value:
+                    held.setdefault(position, set()).add(value)
+
     # Strongest first; ties broken by keys so every run orders edges the same way.
     ordered = sorted(
         ((w, a, b) for a, b, w in edges if a in known and b in known and a != b),
@@ -124,6 +176,10 @@ def cluster_records(
             continue
         if uf.forbidden and uf.conflicts(ra, rb):
             cut.append((a, b, True))
+            continue
+        if ra in uf.identifiers and rb in uf.identifiers and contradict(
+                uf.identifiers[ra], uf.identifiers[rb]):
+            cut.append((a, b, True))  # counted with the cannot-link cuts
             continue
         # The cap applies to model edges; a deterministic link is never cut for size.
         if weight < DETERMINISTIC_WEIGHT and uf.size[ra] + uf.size[rb] > max_cluster_size:

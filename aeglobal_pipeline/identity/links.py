@@ -101,14 +101,16 @@ def score_pairs(
     return memory.execute(f"SELECT count(*) FROM {PAIRS_TABLE}").fetchall()[0][0]  # noqa: S608
 
 
-def _veto_sql(when: dict[str, list[int]], unless: dict[str, list[int]]) -> str:
+def _veto_sql(when: dict[str, list[int]], unless: list[dict[str, list[int]]]) -> str:
     # Comparison names are validated identifiers, gammas are ints: no data reaches this SQL.
-    def any_of(levels: dict[str, list[int]]) -> list[str]:
-        return [f"gamma_{name} IN ({', '.join(str(int(g)) for g in gs)})" for name, gs in levels.items()]
+    def all_of(levels: dict[str, list[int]]) -> str:
+        return " AND ".join(
+            f"gamma_{name} IN ({', '.join(str(int(g)) for g in gs)})" for name, gs in levels.items()
+        )
 
-    condition = " AND ".join(any_of(when))
+    condition = all_of(when)
     if unless:
-        condition += " AND NOT (" + " OR ".join(any_of(unless)) + ")"
+        condition += " AND NOT (" + " OR ".join(f"({all_of(group)})" for group in unless) + ")"
     return f"({condition})"
 
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from aeglobal_pipeline.identity.clustering import DETERMINISTIC_WEIGHT, ClusteringResult
 from aeglobal_pipeline.identity.decisions import StewardDecisions
-from aeglobal_pipeline.identity.features import SOURCE_TABLE
+from aeglobal_pipeline.identity.features import SOURCE_TABLE, generation_sql
 from aeglobal_pipeline.identity.stable_ids import (
     EVENT_ADOPTED,
     EVENT_ISSUED,
@@ -46,7 +46,7 @@ COMPONENTS_TABLE = "identity.map_components"
 COMPONENT_STATS_TABLE = "identity.map_component_stats"
 STATE_TABLE = "identity.map_state"
 # Bump when clustering or id assignment changes what they return for the same input.
-CLUSTERING_VERSION = "1"
+CLUSTERING_VERSION = "2"  # 2: strong identifiers cut chains
 MAX_SCOPE_SHARE = 0.3
 
 # Links that clustering may follow: accepted model pairs and deterministic (must) links.
@@ -82,6 +82,8 @@ class ScopeInputs:
     previous: dict[str, str]  # record → id of the last run (present and vanished records)
     issued_at: dict = field(default_factory=dict)  # id → first issued
     known: set[str] = field(default_factory=set)  # ids ever issued (full) or a prefetched part
+    # record → (birthdate, generational suffix, mobile), for the records that have any
+    identifiers: dict[str, tuple] = field(default_factory=dict)
 
 
 def decisions_json(decisions: StewardDecisions) -> str:
@@ -196,13 +198,14 @@ def read_inputs(con: duckdb.DuckDBPyConnection, plan_: MapPlan) -> ScopeInputs:
             {'WHERE ' + in_scope if plan_.mode == 'incremental' else ''}"""  # noqa: S608 - constants
     )
     records = con.execute("SELECT * FROM present").fetchall()
+    identifiers = _identifiers(con, in_scope if plan_.mode == "incremental" else "true")
     # Clustering ignores edges to records that are not there (the other end may be gone).
     edges = con.sql(
         """SELECT * FROM current_edges
            WHERE a IN (SELECT record_key FROM present) AND b IN (SELECT record_key FROM present)"""
     ).to_arrow_table()
     if not table_exists(con, MAP_TABLE):
-        return ScopeInputs(records, edges, {}, {}, _lineage_ids(con))
+        return ScopeInputs(records, edges, {}, {}, _lineage_ids(con), identifiers)
     previous = dict(con.execute(
         f"SELECT record_key, global_person_id FROM {MAP_TABLE} WHERE {in_scope}"  # noqa: S608
         if plan_.mode == "incremental" else
@@ -212,7 +215,19 @@ def read_inputs(con: duckdb.DuckDBPyConnection, plan_: MapPlan) -> ScopeInputs:
     known = set(previous.values())
     if plan_.mode == "full":
         known |= _lineage_ids(con)
-    return ScopeInputs(records, edges, previous, issued_at, known)
+    return ScopeInputs(records, edges, previous, issued_at, known, identifiers)
+
+
+def _identifiers(con: duckdb.DuckDBPyConnection, where: str) -> dict[str, tuple]:
+    """Strong identifiers of the records matching `where` (a constant condition) that have any."""
+    suffix = generation_sql("family_name_norm")
+    rows = con.execute(
+        f"""SELECT record_key, strftime(birthdate, '%Y-%m-%d'), {suffix}, nullif(mobile_e164, '')
+            FROM {SOURCE_TABLE}
+            WHERE ({where}) AND (birthdate IS NOT NULL OR nullif(mobile_e164, '') IS NOT NULL
+                                 OR {suffix} IS NOT NULL)"""  # noqa: S608 - constants
+    ).fetchall()
+    return {key: (birthdate, generation, mobile) for key, birthdate, generation, mobile in rows}
 
 
 def _issued_at(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> dict:

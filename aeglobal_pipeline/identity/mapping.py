@@ -66,6 +66,7 @@ def map_step(
             must_links=[(a, b) for a, b, _ in decisions.must_links],
             cannot_links=[(a, b) for a, b, _ in decisions.cannot_links],
             max_cluster_size=cap,
+            identifiers=inputs.identifiers,
         )
         assignment = _assign(con, plan, inputs, result, run_id)
     at = datetime.now(UTC)
