@@ -184,6 +184,10 @@ class EmailComparison(_Comparison):
         tf_local = {"tf_adjustment_column": local} if self.term_frequency else {}
         levels = [
             cll.NullLevel(e),
+            # A free-mail address is the person's own; a company one may be an unlisted shared
+            # mailbox (administracion@), so only the first may outweigh contradicting names.
+            cll.And(cll.ExactMatchLevel(e), cll.CustomLevel(f'"{self.work_domain_column}_l" IS NULL'))
+            .configure(label_for_charts="Exact personal (free-mail) address", **tf),
             cll.ExactMatchLevel(e).configure(label_for_charts="Exact address", **tf),
             cll.ExactMatchLevel(local).configure(label_for_charts="Same local part", **tf_local),
             cll.DamerauLevenshteinLevel(e, 1).configure(label_for_charts="One edit apart"),
@@ -196,7 +200,8 @@ class EmailComparison(_Comparison):
         return cl.CustomComparison(levels, output_column_name=self.name)
 
     def level_ids(self) -> list[str]:
-        return ["null", "exact", "local_part", "one_edit", "same_company_domain", "different"]
+        return ["null", "exact_personal", "exact", "local_part", "one_edit", "same_company_domain",
+                "different"]
 
 
 class PhoneComparison(_Comparison):
