@@ -71,18 +71,25 @@ def _birthdates_contradict(a: str, b: str) -> bool:
         return True
 
 
-def contradict(left: dict[int, set[str]], right: dict[int, set[str]]) -> bool:
-    """Do two clusters' identifier sets (position → values) contradict each other?"""
-    for position, values in left.items():
-        others = right.get(position)
-        if not others or values == others:
-            continue
-        if position == 0:
-            if any(_birthdates_contradict(a, b) for a in values for b in others):
-                return True
-        elif values.isdisjoint(others):
-            return True
-    return False
+# Per cluster: the distinct values of each identifier in it (tuples: small, and cheap to hold
+# for the hundreds of thousands of records that have a birthdate or a mobile).
+Held = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def contradict(left: Held, right: Held) -> bool:
+    """Do two clusters' identifiers contradict each other?"""
+    born_l, born_r = left[0], right[0]
+    if born_l and born_r and any(_birthdates_contradict(a, b) for a in born_l for b in born_r):
+        return True
+    return any(mine and theirs and set(mine).isdisjoint(theirs)
+               for mine, theirs in ((left[1], right[1]), (left[2], right[2])))
+
+
+def _merged(left: Held, right: Held) -> Held:
+    return tuple(  # type: ignore[return-value]
+        mine if not theirs or mine == theirs else tuple(sorted(set(mine) | set(theirs))) if mine else theirs
+        for mine, theirs in zip(left, right, strict=True)
+    )
 
 
 class _UnionFind:
@@ -91,7 +98,7 @@ class _UnionFind:
         self.size = dict.fromkeys(self.parent, 1)
         self.edges: dict[str, int] = {}  # root → model/deterministic edges that built it
         self.forbidden: dict[str, set[str]] = {}  # root → records it must never join
-        self.identifiers: dict[str, dict[int, set[str]]] = {}  # root → strong identifiers in it
+        self.identifiers: dict[str, Held] = {}  # root → strong identifiers in it
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -118,9 +125,9 @@ class _UnionFind:
         if rb in self.forbidden:
             self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
         if rb in self.identifiers:
-            mine = self.identifiers.setdefault(ra, {})
-            for position, values in self.identifiers.pop(rb).items():
-                mine.setdefault(position, set()).update(values)
+            theirs = self.identifiers.pop(rb)
+            mine = self.identifiers.get(ra)
+            self.identifiers[ra] = _merged(mine, theirs) if mine else theirs
         return ra
 
 
@@ -156,12 +163,10 @@ def cluster_records(
         uf.forbidden.setdefault(uf.find(b), set()).add(a)
 
     for key, values in (identifiers or {}).items():
-        if key in known:
+        if key in known and any(values):
             root = uf.find(key)  # must-links fuse first; a steward's must-link overrides
-            held = uf.identifiers.setdefault(root, {})
-            for position, value in enumerate(values):
-                if value:
-                    held.setdefault(position, set()).add(value)
+            own: Held = tuple((v,) if v else () for v in values)  # type: ignore[assignment]
+            uf.identifiers[root] = _merged(uf.identifiers[root], own) if root in uf.identifiers else own
 
     # Strongest first; ties broken by keys so every run orders edges the same way.
     ordered = sorted(
