@@ -5,8 +5,9 @@
 - No cluster grows beyond `max_cluster_size` through model edges.
 - Deterministic links (converted lead, connector, written id) yield only to cannot-links.
 - No cluster holds two records that contradict each other on a strong identifier (birthdates
-  more than one typo and a year apart, different generational suffixes, different personal
-  mobiles), even when each joins through a third record: such a pair acts as a cannot-link.
+  more than one typo and a year apart, different generational suffixes), even when each joins
+  through a third record: such a pair acts as a cannot-link. (Two mobiles are no contradiction:
+  one person often has a work and a private one, and numbers change.)
 
 Algorithm: constrained Kruskal. Edges are added strongest first (deterministic links rank above
 every model edge, model edges by match weight), skipping any edge whose union would put a
@@ -52,8 +53,8 @@ class ClusteringResult:
     components: dict[str, ComponentStats] = field(default_factory=dict)
 
 
-# A record's strong identifiers: (birthdate as ISO text, generational suffix, personal mobile).
-Identifiers = tuple[str | None, str | None, str | None]
+# A record's strong identifiers: (birthdate as ISO text, generational suffix).
+Identifiers = tuple[str | None, str | None]
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -72,8 +73,8 @@ def _birthdates_contradict(a: str, b: str) -> bool:
 
 
 # Per cluster: the distinct values of each identifier in it (tuples: small, and cheap to hold
-# for the hundreds of thousands of records that have a birthdate or a mobile).
-Held = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+# for the hundreds of thousands of records that have a birthdate).
+Held = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def contradict(left: Held, right: Held) -> bool:
@@ -81,8 +82,7 @@ def contradict(left: Held, right: Held) -> bool:
     born_l, born_r = left[0], right[0]
     if born_l and born_r and any(_birthdates_contradict(a, b) for a in born_l for b in born_r):
         return True
-    return any(mine and theirs and set(mine).isdisjoint(theirs)
-               for mine, theirs in ((left[1], right[1]), (left[2], right[2])))
+    return bool(left[1] and right[1] and set(left[1]).isdisjoint(right[1]))
 
 
 def _merged(left: Held, right: Held) -> Held:

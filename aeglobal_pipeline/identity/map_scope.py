@@ -82,7 +82,7 @@ class ScopeInputs:
     previous: dict[str, str]  # record → id of the last run (present and vanished records)
     issued_at: dict = field(default_factory=dict)  # id → first issued
     known: set[str] = field(default_factory=set)  # ids ever issued (full) or a prefetched part
-    # record → (birthdate, generational suffix, mobile), for the records that have any
+    # record → (birthdate, generational suffix), for the records that have either
     identifiers: dict[str, tuple] = field(default_factory=dict)
 
 
@@ -222,12 +222,10 @@ def _identifiers(con: duckdb.DuckDBPyConnection, where: str) -> dict[str, tuple]
     """Strong identifiers of the records matching `where` (a constant condition) that have any."""
     suffix = generation_sql("family_name_norm")
     rows = con.execute(
-        f"""SELECT record_key, strftime(birthdate, '%Y-%m-%d'), {suffix}, nullif(mobile_e164, '')
-            FROM {SOURCE_TABLE}
-            WHERE ({where}) AND (birthdate IS NOT NULL OR nullif(mobile_e164, '') IS NOT NULL
-                                 OR {suffix} IS NOT NULL)"""  # noqa: S608 - constants
+        f"""SELECT record_key, strftime(birthdate, '%Y-%m-%d'), {suffix} FROM {SOURCE_TABLE}
+            WHERE ({where}) AND (birthdate IS NOT NULL OR {suffix} IS NOT NULL)"""  # noqa: S608 - constants
     ).fetchall()
-    return {key: (birthdate, generation, mobile) for key, birthdate, generation, mobile in rows}
+    return {key: (birthdate, generation) for key, birthdate, generation in rows}
 
 
 def _issued_at(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> dict:
