@@ -139,10 +139,13 @@ def cluster_records(
     cannot_links: Iterable[tuple[str, str]] = (),
     max_cluster_size: int = 50,
     identifiers: dict[str, Identifiers] | None = None,
+    kept_apart: Iterable[tuple[str, str]] = (),
 ) -> ClusteringResult:
     """Cluster `records` given weighted `edges` (a, b, weight); see module docstring.
 
-    `identifiers`: record → strong identifiers, for the records that have any.
+    `identifiers`: record → strong identifiers, for the records that have any. `kept_apart`:
+    pairs the matching rules keep apart across chains; like cannot-links, except that a steward's
+    must-link joining them wins.
 
     Edges naming unknown records are ignored. Raises ValueError when a cannot-link joins
     records that must-links fuse (decisions.py rejects that earlier with the file entry).
@@ -162,6 +165,10 @@ def cluster_records(
         uf.forbidden.setdefault(uf.find(a), set()).add(b)
         uf.forbidden.setdefault(uf.find(b), set()).add(a)
 
+    for a, b in kept_apart:
+        if a in known and b in known and uf.find(a) != uf.find(b):
+            uf.forbidden.setdefault(uf.find(a), set()).add(b)
+            uf.forbidden.setdefault(uf.find(b), set()).add(a)
     for key, values in (identifiers or {}).items():
         if key in known and any(values):
             root = uf.find(key)  # must-links fuse first; a steward's must-link overrides

@@ -32,6 +32,7 @@ import pyarrow as pa
 from aeglobal_pipeline.identity.clustering import DETERMINISTIC_WEIGHT, ClusteringResult
 from aeglobal_pipeline.identity.decisions import StewardDecisions
 from aeglobal_pipeline.identity.features import SOURCE_TABLE, generation_sql
+from aeglobal_pipeline.identity.links import KEPT_APART
 from aeglobal_pipeline.identity.stable_ids import (
     EVENT_ADOPTED,
     EVENT_ISSUED,
@@ -46,11 +47,14 @@ COMPONENTS_TABLE = "identity.map_components"
 COMPONENT_STATS_TABLE = "identity.map_component_stats"
 STATE_TABLE = "identity.map_state"
 # Bump when clustering or id assignment changes what they return for the same input.
-CLUSTERING_VERSION = "2"  # 2: strong identifiers cut chains
+CLUSTERING_VERSION = "3"  # 2: strong identifiers cut chains; 3: kept-apart pairs
 MAX_SCOPE_SHARE = 0.3
 
 # Links that clustering may follow: accepted model pairs and deterministic (must) links.
 CLUSTERING_EDGES = "decision = 'accepted' OR decision LIKE 'must\\_link:%' ESCAPE '\\'"
+# Kept-apart pairs travel with the edges (so a change to one seeds its records) under a weight no
+# edge has; clustering takes them as cannot-links.
+KEPT_APART_WEIGHT = -1.0e9
 
 DDL = (
     f"""CREATE TABLE IF NOT EXISTS {EDGES_TABLE} (
@@ -103,10 +107,11 @@ def plan(con: duckdb.DuckDBPyConnection, *, max_cluster_size: int, decisions: st
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE current_edges AS
                 SELECT record_key_a AS a, record_key_b AS b,
-                       CASE WHEN decision = 'accepted' THEN match_weight ELSE ? END AS weight,
+                       CASE WHEN decision = 'accepted' THEN match_weight
+                            WHEN decision = ? THEN ? ELSE ? END AS weight,
                        match_probability
-                FROM {LINKS_TABLE} WHERE {CLUSTERING_EDGES}""",  # noqa: S608 - constants
-            [DETERMINISTIC_WEIGHT],
+                FROM {LINKS_TABLE} WHERE {CLUSTERING_EDGES} OR decision = ?""",  # noqa: S608 - constants
+            [KEPT_APART, KEPT_APART_WEIGHT, DETERMINISTIC_WEIGHT, KEPT_APART],
         )
     else:
         con.execute("""CREATE OR REPLACE TEMP TABLE current_edges (
@@ -299,8 +304,9 @@ def write(con: duckdb.DuckDBPyConnection, plan_: MapPlan, *, scope: pa.Table, as
         f"""INSERT INTO {MAP_TABLE}
             WITH ends AS (
                 SELECT a AS record_key, b AS other, match_probability FROM edges_arrow
+                WHERE weight > {KEPT_APART_WEIGHT}
                 UNION ALL
-                SELECT b, a, match_probability FROM edges_arrow
+                SELECT b, a, match_probability FROM edges_arrow WHERE weight > {KEPT_APART_WEIGHT}
             ),
             best AS (
                 SELECT ends.record_key, max(ends.match_probability) AS match_probability

@@ -111,6 +111,9 @@ class NeverLink(_Strict):
 
     when: Levels = Field(min_length=1)
     unless: Levels | list[Annotated[Levels, Field(min_length=1)]] = Field(default_factory=dict)
+    # Also never in one person through third records (twins both linked by a record that lacks
+    # the given name): clustering treats such a pair like a steward's cannot-link.
+    across_chains: bool = False
     why: str = ""
 
     def unless_groups(self) -> list[Levels]:
@@ -164,14 +167,17 @@ class MatchingRules(_Strict):
         ids = next(c for c in self.comparisons if c.name == comparison).level_ids()
         return len(ids) - 1 - ids.index(level) if level != "null" else -1
 
-    def veto_conditions(self) -> list[tuple[dict[str, list[int]], list[dict[str, list[int]]]]]:
-        """never_link_on as (when, unless groups): dicts of comparison → gamma values."""
+    def veto_conditions(self, *, across_chains: bool | None = None,
+                        ) -> list[tuple[dict[str, list[int]], list[dict[str, list[int]]]]]:
+        """never_link_on as (when, unless groups): dicts of comparison → gamma values; only the
+        rules with that `across_chains` setting when it is given."""
 
         def gammas(part: Levels) -> dict[str, list[int]]:
             return {name: [self.gamma(name, level) for level in levels] for name, levels in part.items()}
 
         return [(gammas(rule.when), [gammas(group) for group in rule.unless_groups()])
-                for rule in self.never_link_on]
+                for rule in self.never_link_on
+                if across_chains is None or rule.across_chains == across_chains]
 
     def splink_settings(self) -> dict[str, Any]:
         """A JSON-serialisable Splink settings dict (dedupe over all records)."""

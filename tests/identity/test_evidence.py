@@ -60,6 +60,8 @@ def test_twins_sharing_birthdate_address_and_phone_stay_apart(identity_home):
         hand_record("crm_emea:Contact:TW2", "Lotte", "Brandauer", **home),
         hand_record("crm_emea:Contact:TW3", "Greta", "Brandauer", **home),
         hand_record("crm_emea:Contact:TW4", "Greta", "Brandauer", **home),
+        # A form without the given name: it may join either twin, never both.
+        hand_record("crm_emea:Contact:TW5", None, "Brandauer", **home),
     ]
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="tw1")
@@ -67,6 +69,12 @@ def test_twins_sharing_birthdate_address_and_phone_stay_apart(identity_home):
     lotte = {ids["crm_emea:Contact:TW1"], ids["crm_emea:Contact:TW2"]}
     greta = {ids["crm_emea:Contact:TW3"], ids["crm_emea:Contact:TW4"]}
     assert lotte.isdisjoint(greta)
+    with warehouse.connect(read_only=True) as con:
+        decisions = dict(con.execute(
+            "SELECT record_key_b, decision FROM identity.person_links WHERE record_key_a = ?",
+            ["crm_emea:Contact:TW1"]).fetchall())
+    assert decisions["crm_emea:Contact:TW3"] == "kept_apart"
+    assert decisions["crm_emea:Contact:TW5"] == "accepted"  # the bridge the cut had to undo
 
 
 def test_a_chain_whose_ends_contradict_on_birthdate_is_cut_at_its_weakest_edge():
