@@ -146,7 +146,7 @@ def write_snapshot(rows: list[dict[str, str]], out: Path) -> Path:
             street = " ".join(p for p in (row["street_number"], row["address_1"]) if p)
             values = {
                 "Id": record_id, "AccountId": account, "FirstName": row["given_name"],
-                "LastName": row["surname"] or "[not provided]", "MailingStreet": street,
+                "LastName": row["surname"], "MailingStreet": street,
                 "MailingCity": row["suburb"], "MailingPostalCode": row["postcode"],
                 "MailingState": row["state"], "MailingCountry": "AU", "Birthdate": row["birthdate"],
                 "HasOptedOutOfEmail": "false", "DoNotCall": "false", "CreatedDate": stamp,
