@@ -58,8 +58,12 @@ Identifiers = tuple[str | None, str | None]
 
 
 def _one_edit(a: str, b: str) -> bool:
-    """Same length and one character different: a typo (Levenshtein 1, as the date comparison)."""
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    """One character different or two neighbours swapped (the date comparison's typo level)."""
+    if len(a) != len(b):
+        return False
+    diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
 
 
 def _birthdates_contradict(a: str, b: str) -> bool:

@@ -271,11 +271,25 @@ class DateComparison(_Comparison):
     column: Column = "birthdate"
 
     def build(self) -> cl.ComparisonCreator:
-        return cl.DateOfBirthComparison(self.column, input_is_string=False)
+        # Splink's DateOfBirthComparison levels, except that the typo level is Damerau-Levenshtein:
+        # 1956 keyed as 1965 is one slip of the fingers, not a person born nine years later.
+        d = self.column
+        text = f'CAST("{d}_l" AS VARCHAR)', f'CAST("{d}_r" AS VARCHAR)'
+        seconds = f'abs(epoch("{d}_l") - epoch("{d}_r"))'
+        levels = [
+            cll.NullLevel(d),
+            cll.ExactMatchLevel(d).configure(label_for_charts="Exact match on date of birth"),
+            cll.CustomLevel(f"damerau_levenshtein({text[0]}, {text[1]}) <= 1").configure(
+                label_for_charts="One typo or transposition apart"
+            ),
+            cll.CustomLevel(f"{seconds} <= 2629800").configure(label_for_charts="Within a month"),
+            cll.CustomLevel(f"{seconds} <= 31557600").configure(label_for_charts="Within a year"),
+            cll.CustomLevel(f"{seconds} <= 315576000").configure(label_for_charts="Within ten years"),
+            cll.ElseLevel(),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
 
     def level_ids(self) -> list[str]:
-        # Splink's DateOfBirthComparison: exact, one character apart (a typo), within a month,
-        # a year, ten years, else.
         return ["null", "exact", "one_edit", "month", "year", "ten_years", "different"]
 
 

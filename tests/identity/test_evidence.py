@@ -84,8 +84,9 @@ def test_a_chain_whose_ends_contradict_on_birthdate_is_cut_at_its_weakest_edge()
     assert result.cluster_of["A"] == result.cluster_of["B"] != result.cluster_of["C"]
     assert result.edges_cut_cannot_link == 1
     # A one-character typo in a birthdate is no contradiction; nor is a missing one.
-    typo = {"A": ("1970-01-01", None), "C": ("1970-01-07", None)}
-    assert len(set(cluster_records(["A", "B", "C"], edges, identifiers=typo).cluster_of.values())) == 1
+    for typo in ("1970-01-07", "1907-01-01"):  # a slip, and two digits swapped
+        typed = {"A": ("1970-01-01", None), "C": (typo, None)}
+        assert len(set(cluster_records(["A", "B", "C"], edges, identifiers=typed).cluster_of.values())) == 1
     # Different generational suffixes contradict too; a suffix on one side only does not.
     suffixes = {"A": (None, "sr"), "C": ("1970-01-01", "jr")}
     result = cluster_records(["A", "B", "C"], edges, identifiers=suffixes)
