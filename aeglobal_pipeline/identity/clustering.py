@@ -156,28 +156,7 @@ def cluster_records(
     """
     uf = _UnionFind(records)
     known = uf.parent
-    for a, b in must_links:
-        if a in known and b in known:
-            ra, rb = uf.find(a), uf.find(b)
-            if ra != rb:
-                uf.union(ra, rb)
-    for a, b in cannot_links:
-        if a not in known or b not in known:
-            continue
-        if uf.find(a) == uf.find(b):
-            raise ValueError(f"cannot-link {a} / {b} contradicts must-links joining them")
-        uf.forbidden.setdefault(uf.find(a), set()).add(b)
-        uf.forbidden.setdefault(uf.find(b), set()).add(a)
-
-    for a, b in kept_apart:
-        if a in known and b in known and uf.find(a) != uf.find(b):
-            uf.forbidden.setdefault(uf.find(a), set()).add(b)
-            uf.forbidden.setdefault(uf.find(b), set()).add(a)
-    for key, values in (identifiers or {}).items():
-        if key in known and any(values):
-            root = uf.find(key)  # must-links fuse first; a steward's must-link overrides
-            own: Held = tuple((v,) if v else () for v in values)  # type: ignore[assignment]
-            uf.identifiers[root] = _merged(uf.identifiers[root], own) if root in uf.identifiers else own
+    _constrain(uf, must_links, cannot_links, kept_apart, identifiers or {})
 
     # Strongest first; ties broken by keys so every run orders edges the same way.
     ordered = sorted(
@@ -218,6 +197,34 @@ def cluster_records(
     result = ClusteringResult(cluster_of, used, cut_cannot, len(cut) - cut_cannot, sizes)
     _components(result, uf, smallest, cut)
     return result
+
+
+def _constrain(uf: _UnionFind, must_links: Iterable[tuple[str, str]],
+               cannot_links: Iterable[tuple[str, str]], kept_apart: Iterable[tuple[str, str]],
+               identifiers: dict[str, Identifiers]) -> None:
+    """Fuse the must-links, then record what each part may never join."""
+    known = uf.parent
+    for a, b in must_links:
+        if a in known and b in known:
+            ra, rb = uf.find(a), uf.find(b)
+            if ra != rb:
+                uf.union(ra, rb)
+    for a, b in cannot_links:
+        if a not in known or b not in known:
+            continue
+        if uf.find(a) == uf.find(b):
+            raise ValueError(f"cannot-link {a} / {b} contradicts must-links joining them")
+        uf.forbidden.setdefault(uf.find(a), set()).add(b)
+        uf.forbidden.setdefault(uf.find(b), set()).add(a)
+    for a, b in kept_apart:
+        if a in known and b in known and uf.find(a) != uf.find(b):
+            uf.forbidden.setdefault(uf.find(a), set()).add(b)
+            uf.forbidden.setdefault(uf.find(b), set()).add(a)
+    for key, values in identifiers.items():
+        if key in known and any(values):
+            root = uf.find(key)  # must-links fuse first; a steward's must-link overrides
+            own: Held = tuple((v,) if v else () for v in values)  # type: ignore[assignment]
+            uf.identifiers[root] = _merged(uf.identifiers[root], own) if root in uf.identifiers else own
 
 
 def _components(result: ClusteringResult, uf: _UnionFind, smallest: dict[str, str],
