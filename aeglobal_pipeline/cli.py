@@ -57,12 +57,24 @@ def sandbox_load(directory: Path, encoding: str = "utf-8", allow_empty: tuple[st
               help="Snapshot directory to write; ground truth is written beside it.")
 @click.option("--load/--no-load", default=True, show_default=True,
               help="Load the generated snapshot into the sandbox.")
-def sandbox_generate(persons: int, seed: int, out: Path, load: bool) -> None:
+@click.option("--profile", type=click.Choice(["b2b", "b2c"]), default="b2b", show_default=True,
+              help="b2b: leads, contacts and prospects of employees; b2c: consumers as Contacts "
+                   "(names, postal address, birthdate).")
+@click.option("--orgs", type=click.IntRange(1, 3), default=2, show_default=True,
+              help="b2c only: how many Salesforce orgs (no Account Engagement).")
+@click.option("--contact-points", type=click.Choice(["few", "none"]), default="few", show_default=True,
+              help="b2c only: a few e-mails and mobiles, or none at all.")
+def sandbox_generate(persons: int, seed: int, out: Path, load: bool, profile: str, orgs: int,
+                     contact_points: str) -> None:
     """Write a realistic multi-org snapshot with its ground truth, deterministic per seed."""
+    from aeglobal_pipeline.sandbox.b2c import generate_b2c_snapshot
     from aeglobal_pipeline.sandbox.generate import generate_snapshot
 
     started = time.perf_counter()
-    summary = generate_snapshot(persons=persons, seed=seed, out=out)
+    if profile == "b2c":
+        summary = generate_b2c_snapshot(persons, seed, out, orgs=orgs, contact_points=contact_points)
+    else:
+        summary = generate_snapshot(persons=persons, seed=seed, out=out)
     click.echo(f"generated {persons:,} persons into {out} in {time.perf_counter() - started:.1f}s")
     click.echo(str(summary))
     if load:

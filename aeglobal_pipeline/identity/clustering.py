@@ -4,6 +4,10 @@
 - A steward cannot-link is never undone: no edge may join the two sides.
 - No cluster grows beyond `max_cluster_size` through model edges.
 - Deterministic links (converted lead, connector, written id) yield only to cannot-links.
+- No cluster holds two records that contradict each other on a strong identifier (birthdates
+  more than one typo and a year apart, different generational suffixes), even when each joins
+  through a third record: such a pair acts as a cannot-link. (Two mobiles are no contradiction:
+  one person often has a work and a private one, and numbers change.)
 
 Algorithm: constrained Kruskal. Edges are added strongest first (deterministic links rank above
 every model edge, model edges by match weight), skipping any edge whose union would put a
@@ -49,12 +53,56 @@ class ClusteringResult:
     components: dict[str, ComponentStats] = field(default_factory=dict)
 
 
+# A record's strong identifiers: (birthdate as ISO text, generational suffix).
+Identifiers = tuple[str | None, str | None]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """One character different or two neighbours swapped (the date comparison's typo level)."""
+    if len(a) != len(b):
+        return False
+    diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+
+
+def _birthdates_contradict(a: str, b: str) -> bool:
+    if a == b or _one_edit(a, b):
+        return False
+    try:
+        return abs(int(a[:4]) * 372 + int(a[5:7]) * 31 + int(a[8:10])
+                   - int(b[:4]) * 372 - int(b[5:7]) * 31 - int(b[8:10])) > 372
+    except ValueError:
+        return True
+
+
+# Per cluster: the distinct values of each identifier in it (tuples: small, and cheap to hold
+# for the hundreds of thousands of records that have a birthdate).
+Held = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def contradict(left: Held, right: Held) -> bool:
+    """Do two clusters' identifiers contradict each other?"""
+    born_l, born_r = left[0], right[0]
+    if born_l and born_r and any(_birthdates_contradict(a, b) for a in born_l for b in born_r):
+        return True
+    return bool(left[1] and right[1] and set(left[1]).isdisjoint(right[1]))
+
+
+def _merged(left: Held, right: Held) -> Held:
+    return tuple(  # type: ignore[return-value]
+        mine if not theirs or mine == theirs else tuple(sorted(set(mine) | set(theirs))) if mine else theirs
+        for mine, theirs in zip(left, right, strict=True)
+    )
+
+
 class _UnionFind:
     def __init__(self, keys: Iterable[str]) -> None:
         self.parent = {k: k for k in keys}
         self.size = dict.fromkeys(self.parent, 1)
         self.edges: dict[str, int] = {}  # root → model/deterministic edges that built it
         self.forbidden: dict[str, set[str]] = {}  # root → records it must never join
+        self.identifiers: dict[str, Held] = {}  # root → strong identifiers in it
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -80,6 +128,10 @@ class _UnionFind:
             self.edges[ra] = self.edges.get(ra, 0) + self.edges.pop(rb)
         if rb in self.forbidden:
             self.forbidden.setdefault(ra, set()).update(self.forbidden.pop(rb))
+        if rb in self.identifiers:
+            theirs = self.identifiers.pop(rb)
+            mine = self.identifiers.get(ra)
+            self.identifiers[ra] = _merged(mine, theirs) if mine else theirs
         return ra
 
 
@@ -90,26 +142,21 @@ def cluster_records(
     must_links: Iterable[tuple[str, str]] = (),
     cannot_links: Iterable[tuple[str, str]] = (),
     max_cluster_size: int = 50,
+    identifiers: dict[str, Identifiers] | None = None,
+    kept_apart: Iterable[tuple[str, str]] = (),
 ) -> ClusteringResult:
     """Cluster `records` given weighted `edges` (a, b, weight); see module docstring.
+
+    `identifiers`: record → strong identifiers, for the records that have any. `kept_apart`:
+    pairs the matching rules keep apart across chains; like cannot-links, except that a steward's
+    must-link joining them wins.
 
     Edges naming unknown records are ignored. Raises ValueError when a cannot-link joins
     records that must-links fuse (decisions.py rejects that earlier with the file entry).
     """
     uf = _UnionFind(records)
     known = uf.parent
-    for a, b in must_links:
-        if a in known and b in known:
-            ra, rb = uf.find(a), uf.find(b)
-            if ra != rb:
-                uf.union(ra, rb)
-    for a, b in cannot_links:
-        if a not in known or b not in known:
-            continue
-        if uf.find(a) == uf.find(b):
-            raise ValueError(f"cannot-link {a} / {b} contradicts must-links joining them")
-        uf.forbidden.setdefault(uf.find(a), set()).add(b)
-        uf.forbidden.setdefault(uf.find(b), set()).add(a)
+    _constrain(uf, must_links, cannot_links, kept_apart, identifiers or {})
 
     # Strongest first; ties broken by keys so every run orders edges the same way.
     ordered = sorted(
@@ -124,6 +171,10 @@ def cluster_records(
             continue
         if uf.forbidden and uf.conflicts(ra, rb):
             cut.append((a, b, True))
+            continue
+        if ra in uf.identifiers and rb in uf.identifiers and contradict(
+                uf.identifiers[ra], uf.identifiers[rb]):
+            cut.append((a, b, True))  # counted with the cannot-link cuts
             continue
         # The cap applies to model edges; a deterministic link is never cut for size.
         if weight < DETERMINISTIC_WEIGHT and uf.size[ra] + uf.size[rb] > max_cluster_size:
@@ -146,6 +197,34 @@ def cluster_records(
     result = ClusteringResult(cluster_of, used, cut_cannot, len(cut) - cut_cannot, sizes)
     _components(result, uf, smallest, cut)
     return result
+
+
+def _constrain(uf: _UnionFind, must_links: Iterable[tuple[str, str]],
+               cannot_links: Iterable[tuple[str, str]], kept_apart: Iterable[tuple[str, str]],
+               identifiers: dict[str, Identifiers]) -> None:
+    """Fuse the must-links, then record what each part may never join."""
+    known = uf.parent
+    for a, b in must_links:
+        if a in known and b in known:
+            ra, rb = uf.find(a), uf.find(b)
+            if ra != rb:
+                uf.union(ra, rb)
+    for a, b in cannot_links:
+        if a not in known or b not in known:
+            continue
+        if uf.find(a) == uf.find(b):
+            raise ValueError(f"cannot-link {a} / {b} contradicts must-links joining them")
+        uf.forbidden.setdefault(uf.find(a), set()).add(b)
+        uf.forbidden.setdefault(uf.find(b), set()).add(a)
+    for a, b in kept_apart:
+        if a in known and b in known and uf.find(a) != uf.find(b):
+            uf.forbidden.setdefault(uf.find(a), set()).add(b)
+            uf.forbidden.setdefault(uf.find(b), set()).add(a)
+    for key, values in identifiers.items():
+        if key in known and any(values):
+            root = uf.find(key)  # must-links fuse first; a steward's must-link overrides
+            own: Held = tuple((v,) if v else () for v in values)  # type: ignore[assignment]
+            uf.identifiers[root] = _merged(uf.identifiers[root], own) if root in uf.identifiers else own
 
 
 def _components(result: ClusteringResult, uf: _UnionFind, smallest: dict[str, str],

@@ -19,6 +19,7 @@ FEATURE_COLUMNS = (
     "name_tokens_key", "name_tokens", "given_initial", "family_initial", "email_match",
     "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
     "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
+    "name_suffix",
 )  # fmt: skip
 
 
@@ -137,6 +138,11 @@ class PersonNameComparison(_Comparison):
                 )
             )
         levels += [
+            # "Müller" vs "Thomas Müller": a form left the given name empty. Not a contradiction
+            # like "Anna Müller" vs "Thomas Müller" (relatives, colleagues, twins).
+            cll.And(cll.NullLevel(g), family_close).configure(
+                label_for_charts="Family name close, given name missing on one side"
+            ),
             cll.ExactMatchLevel(f).configure(
                 label_for_charts="Family name only",
                 **({"tf_adjustment_column": f} if self.term_frequency else {}),
@@ -151,7 +157,7 @@ class PersonNameComparison(_Comparison):
         return [
             "null", "exact", "swapped", "fuzzy", "nickname_or_initial", "tokens_subset",
             "swapped_close", *fuzzy,
-            "family_only", "given_only", "different",
+            "given_missing", "family_only", "given_only", "different",
         ]  # fmt: skip
 
 
@@ -178,6 +184,10 @@ class EmailComparison(_Comparison):
         tf_local = {"tf_adjustment_column": local} if self.term_frequency else {}
         levels = [
             cll.NullLevel(e),
+            # A free-mail address is the person's own; a company one may be an unlisted shared
+            # mailbox (administracion@), so only the first may outweigh contradicting names.
+            cll.And(cll.ExactMatchLevel(e), cll.CustomLevel(f'"{self.work_domain_column}_l" IS NULL'))
+            .configure(label_for_charts="Exact personal (free-mail) address", **tf),
             cll.ExactMatchLevel(e).configure(label_for_charts="Exact address", **tf),
             cll.ExactMatchLevel(local).configure(label_for_charts="Same local part", **tf_local),
             cll.DamerauLevenshteinLevel(e, 1).configure(label_for_charts="One edit apart"),
@@ -190,7 +200,8 @@ class EmailComparison(_Comparison):
         return cl.CustomComparison(levels, output_column_name=self.name)
 
     def level_ids(self) -> list[str]:
-        return ["null", "exact", "local_part", "one_edit", "same_company_domain", "different"]
+        return ["null", "exact_personal", "exact", "local_part", "one_edit", "same_company_domain",
+                "different"]
 
 
 class PhoneComparison(_Comparison):
@@ -260,7 +271,51 @@ class DateComparison(_Comparison):
     column: Column = "birthdate"
 
     def build(self) -> cl.ComparisonCreator:
-        return cl.DateOfBirthComparison(self.column, input_is_string=False)
+        # Splink's DateOfBirthComparison levels, except that the typo level is Damerau-Levenshtein:
+        # 1956 keyed as 1965 is one slip of the fingers, not a person born nine years later.
+        d = self.column
+        text = f'CAST("{d}_l" AS VARCHAR)', f'CAST("{d}_r" AS VARCHAR)'
+        seconds = f'abs(epoch("{d}_l") - epoch("{d}_r"))'
+        levels = [
+            cll.NullLevel(d),
+            cll.ExactMatchLevel(d).configure(label_for_charts="Exact match on date of birth"),
+            cll.CustomLevel(f"damerau_levenshtein({text[0]}, {text[1]}) <= 1").configure(
+                label_for_charts="One typo or transposition apart"
+            ),
+            cll.CustomLevel(f"{seconds} <= 2629800").configure(label_for_charts="Within a month"),
+            cll.CustomLevel(f"{seconds} <= 31557600").configure(label_for_charts="Within a year"),
+            cll.CustomLevel(f"{seconds} <= 315576000").configure(label_for_charts="Within ten years"),
+            cll.ElseLevel(),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def level_ids(self) -> list[str]:
+        return ["null", "exact", "one_edit", "month", "year", "ten_years", "different"]
+
+
+class GenerationComparison(_Comparison):
+    """Generational suffix ("Jr.", "Sr.", "III"): a father and son share name, company, phone
+    and address; the suffix is often the only thing that tells their records apart."""
+
+    kind: Literal["generation"]
+    column: Column = "name_suffix"
+
+    def build(self) -> cl.ComparisonCreator:
+        s = self.column
+        levels = [
+            cll.And(cll.CustomLevel(f'"{s}_l" IS NULL'), cll.CustomLevel(f'"{s}_r" IS NULL')).configure(
+                is_null_level=True, label_for_charts="No suffix on either side"
+            ),
+            cll.ExactMatchLevel(s).configure(label_for_charts="Same suffix"),
+            cll.CustomLevel(f'"{s}_l" IS NULL OR "{s}_r" IS NULL').configure(
+                label_for_charts="Suffix on one side only"
+            ),
+            cll.ElseLevel().configure(label_for_charts="Different suffixes"),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def level_ids(self) -> list[str]:
+        return ["null", "same", "one_side", "different"]
 
 
 Comparison = Annotated[
@@ -270,7 +325,9 @@ Comparison = Annotated[
     | EmailComparison
     | PhoneComparison
     | LocationComparison
-    | DateComparison,
+    | DateComparison
+    | GenerationComparison,
     Field(discriminator="kind"),
 ]
-COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date")
+COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date",
+                    "generation")

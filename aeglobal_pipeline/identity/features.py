@@ -42,6 +42,19 @@ FEATURE_INPUTS = (
 # A record's features change only when this hash of its inputs does (a DuckDB hash: UBIGINT).
 INPUTS_HASH_SQL = f"hash({', '.join(FEATURE_INPUTS[1:])})"
 
+# Generational suffixes as typed into LastName (folded: "Jr." → "jr").
+GENERATION_PATTERN = "(jr|jnr|junior|sr|snr|senior|ii|iii|iv)"
+
+
+
+def generation_sql(column: str) -> str:
+    """SQL: the generational suffix ending a folded family name ('jr', 'sr', 'ii', ...) or NULL;
+    `column` is a constant column name."""
+    found = f"regexp_extract({column}, '^.+ {GENERATION_PATTERN}$', 1)"
+    return (f"CASE {found} WHEN '' THEN NULL WHEN 'jnr' THEN 'jr' WHEN 'junior' THEN 'jr' "
+            f"WHEN 'snr' THEN 'sr' WHEN 'senior' THEN 'sr' ELSE {found} END")
+
+
 # Table names are module constants; no value from the data is interpolated.
 FEATURES_SQL = f"""
 CREATE OR REPLACE TABLE {FEATURES_TABLE} AS
@@ -49,7 +62,10 @@ WITH base AS (
     SELECT
         record_key, source, object,
         nullif(trim(given_name_norm), '') AS given_name_norm,
-        nullif(trim(family_name_norm), '') AS family_name_norm,
+        -- "smith jr" → "smith" + suffix jr (a lone "Senior" stays a family name)
+        nullif(trim(regexp_replace(family_name_norm, '^(.+) {GENERATION_PATTERN}$', '\\1')), '')
+            AS family_name_norm,
+        {generation_sql("family_name_norm")} AS name_suffix,
         -- a role mailbox (info@, sales@) names a function, not a person: no evidence
         CASE WHEN coalesce(is_role_mailbox, false) THEN NULL ELSE nullif(email_norm, '') END
             AS email_match,

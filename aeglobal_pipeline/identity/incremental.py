@@ -49,7 +49,8 @@ STATE_TABLE = "identity.links_state"
 CHANGED_COLUMN = "is_changed"
 STALE_TABLE = "stale_records"  # temp table in the warehouse connection: flagged and vanished
 MAX_CHANGED_SHARE = 0.3
-SCORED_DECISIONS = ("accepted", "grey_zone", "vetoed")  # Splink's pairs, not deterministic links
+# Splink's pairs, not deterministic links
+SCORED_DECISIONS = ("accepted", "grey_zone", "vetoed", "kept_apart")
 
 STATE_DDL = (
     f"CREATE TABLE IF NOT EXISTS {FINGERPRINTS_TABLE} (record_key VARCHAR, fingerprint UBIGINT)",

@@ -3,7 +3,8 @@
 - `score_pairs`, on the in-memory matching database (see `identity.features`), predicts every
   blocked pair above the grey-zone lower bound into PAIRS_TABLE with a decision: `accepted` (at
   or above the match threshold), `grey_zone` (for stewards), or `vetoed` (at a never_link_on
-  level, e.g. different given names: colleagues and relatives).
+  level, e.g. different given names: colleagues and relatives), or `kept_apart` (vetoed by a
+  rule that also holds across chains: clustering treats it as a cannot-link).
 - `deterministic_links` collects links the systems themselves assert into MUST_TABLE — a
   converted lead and its contact, a prospect and the CRM lead/contact its connector names, records
   already carrying the same written-back global id — each sanity-checked on names: an AE
@@ -26,6 +27,8 @@ from aeglobal_pipeline.identity.settings import MatchingRules
 PAIRS_TABLE = "scored_pairs"
 LEVELS_TABLE = "comparison_levels"
 MUST_TABLE = "deterministic_links"
+# A pair vetoed by a never_link_on rule marked across_chains: clustering keeps it apart.
+KEPT_APART = "kept_apart"
 
 # Deterministic links are asserted by the systems, so the check only rejects names that share
 # nothing at all: no part in common, no part close to any part of the other, no nickname.
@@ -77,7 +80,11 @@ def score_pairs(
     names = [c["output_column_name"] for c in model["comparisons"]]
     # Identifiers below come from the validated model (pattern ^[a-z][a-z0-9_]*$), never from data.
     evidence = ", ".join(f"'{n}', json_array(gamma_{n}, round(mw_{n}, 3))" for n in names)
-    vetoed = " OR ".join(_veto_sql(when, unless) for when, unless in rules.veto_conditions()) or "false"
+    vetoed, apart = (
+        " OR ".join(_veto_sql(when, unless) for when, unless in rules.veto_conditions(across_chains=chains))
+        or "false"
+        for chains in (False, True)
+    )
     memory.execute(
         f"""
         CREATE OR REPLACE TABLE {PAIRS_TABLE} AS
@@ -85,7 +92,8 @@ def score_pairs(
             least(record_key_l, record_key_r) AS record_key_a,
             greatest(record_key_l, record_key_r) AS record_key_b,
             match_weight, match_probability,
-            CASE WHEN {vetoed} THEN 'vetoed'
+            CASE WHEN {apart} THEN '{KEPT_APART}'
+                 WHEN {vetoed} THEN 'vetoed'
                  WHEN match_probability >= ? THEN 'accepted'
                  ELSE 'grey_zone' END AS decision,
             CAST(json_object({evidence}) AS VARCHAR) AS evidence
@@ -101,14 +109,16 @@ def score_pairs(
     return memory.execute(f"SELECT count(*) FROM {PAIRS_TABLE}").fetchall()[0][0]  # noqa: S608
 
 
-def _veto_sql(when: dict[str, list[int]], unless: dict[str, list[int]]) -> str:
+def _veto_sql(when: dict[str, list[int]], unless: list[dict[str, list[int]]]) -> str:
     # Comparison names are validated identifiers, gammas are ints: no data reaches this SQL.
-    def any_of(levels: dict[str, list[int]]) -> list[str]:
-        return [f"gamma_{name} IN ({', '.join(str(int(g)) for g in gs)})" for name, gs in levels.items()]
+    def all_of(levels: dict[str, list[int]]) -> str:
+        return " AND ".join(
+            f"gamma_{name} IN ({', '.join(str(int(g)) for g in gs)})" for name, gs in levels.items()
+        )
 
-    condition = " AND ".join(any_of(when))
+    condition = all_of(when)
     if unless:
-        condition += " AND NOT (" + " OR ".join(any_of(unless)) + ")"
+        condition += " AND NOT (" + " OR ".join(f"({all_of(group)})" for group in unless) + ")"
     return f"({condition})"
 
 

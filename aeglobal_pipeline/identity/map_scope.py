@@ -31,7 +31,8 @@ import pyarrow as pa
 
 from aeglobal_pipeline.identity.clustering import DETERMINISTIC_WEIGHT, ClusteringResult
 from aeglobal_pipeline.identity.decisions import StewardDecisions
-from aeglobal_pipeline.identity.features import SOURCE_TABLE
+from aeglobal_pipeline.identity.features import SOURCE_TABLE, generation_sql
+from aeglobal_pipeline.identity.links import KEPT_APART
 from aeglobal_pipeline.identity.stable_ids import (
     EVENT_ADOPTED,
     EVENT_ISSUED,
@@ -46,11 +47,14 @@ COMPONENTS_TABLE = "identity.map_components"
 COMPONENT_STATS_TABLE = "identity.map_component_stats"
 STATE_TABLE = "identity.map_state"
 # Bump when clustering or id assignment changes what they return for the same input.
-CLUSTERING_VERSION = "1"
+CLUSTERING_VERSION = "3"  # 2: strong identifiers cut chains; 3: kept-apart pairs
 MAX_SCOPE_SHARE = 0.3
 
 # Links that clustering may follow: accepted model pairs and deterministic (must) links.
 CLUSTERING_EDGES = "decision = 'accepted' OR decision LIKE 'must\\_link:%' ESCAPE '\\'"
+# Kept-apart pairs travel with the edges (so a change to one seeds its records) under a weight no
+# edge has; clustering takes them as cannot-links.
+KEPT_APART_WEIGHT = -1.0e9
 
 DDL = (
     f"""CREATE TABLE IF NOT EXISTS {EDGES_TABLE} (
@@ -82,6 +86,8 @@ class ScopeInputs:
     previous: dict[str, str]  # record → id of the last run (present and vanished records)
     issued_at: dict = field(default_factory=dict)  # id → first issued
     known: set[str] = field(default_factory=set)  # ids ever issued (full) or a prefetched part
+    # record → (birthdate, generational suffix), for the records that have either
+    identifiers: dict[str, tuple] = field(default_factory=dict)
 
 
 def decisions_json(decisions: StewardDecisions) -> str:
@@ -101,10 +107,11 @@ def plan(con: duckdb.DuckDBPyConnection, *, max_cluster_size: int, decisions: st
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE current_edges AS
                 SELECT record_key_a AS a, record_key_b AS b,
-                       CASE WHEN decision = 'accepted' THEN match_weight ELSE ? END AS weight,
+                       CASE WHEN decision = 'accepted' THEN match_weight
+                            WHEN decision = ? THEN ? ELSE ? END AS weight,
                        match_probability
-                FROM {LINKS_TABLE} WHERE {CLUSTERING_EDGES}""",  # noqa: S608 - constants
-            [DETERMINISTIC_WEIGHT],
+                FROM {LINKS_TABLE} WHERE {CLUSTERING_EDGES} OR decision = ?""",  # noqa: S608 - constants
+            [KEPT_APART, KEPT_APART_WEIGHT, DETERMINISTIC_WEIGHT, KEPT_APART],
         )
     else:
         con.execute("""CREATE OR REPLACE TEMP TABLE current_edges (
@@ -196,13 +203,14 @@ def read_inputs(con: duckdb.DuckDBPyConnection, plan_: MapPlan) -> ScopeInputs:
             {'WHERE ' + in_scope if plan_.mode == 'incremental' else ''}"""  # noqa: S608 - constants
     )
     records = con.execute("SELECT * FROM present").fetchall()
+    identifiers = _identifiers(con, in_scope if plan_.mode == "incremental" else "true")
     # Clustering ignores edges to records that are not there (the other end may be gone).
     edges = con.sql(
         """SELECT * FROM current_edges
            WHERE a IN (SELECT record_key FROM present) AND b IN (SELECT record_key FROM present)"""
     ).to_arrow_table()
     if not table_exists(con, MAP_TABLE):
-        return ScopeInputs(records, edges, {}, {}, _lineage_ids(con))
+        return ScopeInputs(records, edges, {}, {}, _lineage_ids(con), identifiers)
     previous = dict(con.execute(
         f"SELECT record_key, global_person_id FROM {MAP_TABLE} WHERE {in_scope}"  # noqa: S608
         if plan_.mode == "incremental" else
@@ -212,7 +220,17 @@ def read_inputs(con: duckdb.DuckDBPyConnection, plan_: MapPlan) -> ScopeInputs:
     known = set(previous.values())
     if plan_.mode == "full":
         known |= _lineage_ids(con)
-    return ScopeInputs(records, edges, previous, issued_at, known)
+    return ScopeInputs(records, edges, previous, issued_at, known, identifiers)
+
+
+def _identifiers(con: duckdb.DuckDBPyConnection, where: str) -> dict[str, tuple]:
+    """Strong identifiers of the records matching `where` (a constant condition) that have any."""
+    suffix = generation_sql("family_name_norm")
+    rows = con.execute(
+        f"""SELECT record_key, strftime(birthdate, '%Y-%m-%d'), {suffix} FROM {SOURCE_TABLE}
+            WHERE ({where}) AND (birthdate IS NOT NULL OR {suffix} IS NOT NULL)"""  # noqa: S608 - constants
+    ).fetchall()
+    return {key: (birthdate, generation) for key, birthdate, generation in rows}
 
 
 def _issued_at(con: duckdb.DuckDBPyConnection, ids: list[str] | None) -> dict:
@@ -286,8 +304,9 @@ def write(con: duckdb.DuckDBPyConnection, plan_: MapPlan, *, scope: pa.Table, as
         f"""INSERT INTO {MAP_TABLE}
             WITH ends AS (
                 SELECT a AS record_key, b AS other, match_probability FROM edges_arrow
+                WHERE weight > {KEPT_APART_WEIGHT}
                 UNION ALL
-                SELECT b, a, match_probability FROM edges_arrow
+                SELECT b, a, match_probability FROM edges_arrow WHERE weight > {KEPT_APART_WEIGHT}
             ),
             best AS (
                 SELECT ends.record_key, max(ends.match_probability) AS match_probability

@@ -59,13 +59,19 @@ def map_step(
         inputs = map_scope.read_inputs(con, plan)
         scope = con.sql("SELECT record_key FROM scope").to_arrow_table()
         model_version = _links_model_version(con)
+        edges = zip(inputs.edges["a"].to_pylist(), inputs.edges["b"].to_pylist(),
+                    inputs.edges["weight"].to_pylist(), strict=True)
+        linked, apart = [], []
+        for a, b, weight in edges:
+            (apart if weight == map_scope.KEPT_APART_WEIGHT else linked).append((a, b, weight))
         result = cluster_records(
             (r[0] for r in inputs.records),
-            zip(inputs.edges["a"].to_pylist(), inputs.edges["b"].to_pylist(),
-                inputs.edges["weight"].to_pylist(), strict=True),
+            linked,
             must_links=[(a, b) for a, b, _ in decisions.must_links],
             cannot_links=[(a, b) for a, b, _ in decisions.cannot_links],
+            kept_apart=[(a, b) for a, b, _ in apart],
             max_cluster_size=cap,
+            identifiers=inputs.identifiers,
         )
         assignment = _assign(con, plan, inputs, result, run_id)
     at = datetime.now(UTC)

@@ -26,6 +26,13 @@ from aeglobal_pipeline.config import aeglobal_home
 from aeglobal_pipeline.identity import term_frequencies
 from aeglobal_pipeline.identity.features import FEATURES_TABLE
 from aeglobal_pipeline.identity.settings import MatchingRules
+from aeglobal_pipeline.identity.training import (
+    TrainingReport,
+    choose_prior,
+    note_untrained,
+    rule_pairs,
+    trained_by,
+)
 
 MODEL_FILE = "model.json"
 MANIFEST_FILE = "manifest.json"
@@ -95,34 +102,58 @@ def prediction_linker(memory: duckdb.DuckDBPyConnection, artefact: ModelArtefact
 
 def train_model(
     memory: duckdb.DuckDBPyConnection, rules: MatchingRules
-) -> tuple[Linker, list[dict[str, Any]]]:
-    """Estimate the prior, u (random sampling) and m (EM) on the feature table.
+) -> tuple[Linker, TrainingReport]:
+    """Estimate the prior, u (random sampling) and m (EM) on the feature table, using only the
+    training steps the data supports (`training`).
 
-    Returns the linker and the EM sessions that failed (kept in the manifest)."""
+    Returns the linker and a report of the EM sessions and the prior (kept in the manifest)."""
     training = rules.training
+    report = TrainingReport()
     linker = linker_for(memory, rules.splink_settings())
     records = memory.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]  # noqa: S608
     if records < training.min_records:
-        return linker, []
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on(*rule) for rule in training.prior.deterministic_rules], recall=training.prior.recall
-    )
+        return linker, report
+    prior = choose_prior(memory, rules, report)
+    if prior is not None:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*rule) for rule in prior.deterministic_rules], recall=prior.recall
+        )
     linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.seed)
-    failed = []
     for rule in training.em_blocking_rules:
-        before = linker.misc.save_model_to_json()
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
-        except ValueError as error:
-            # EM on one blocking rule can drive a level's m towards 0 until it underflows (a level
-            # no match shows within that block); the other sessions still estimate that level.
-            # A failed session leaves the linker without the comparisons it blocked on: restart
-            # from the parameters as they were before it.
-            failed.append({"em_blocking_rule": rule, "error": str(error)[:300]})
-            linker = linker_for(memory, before)
-    if len(failed) == len(training.em_blocking_rules):
-        raise ValueError(f"identity model: every EM training session failed: {failed}")
-    return linker, failed
+        linker = _em_session(linker, memory, rules, rule, report, fallback=False)
+    for rule in training.em_fallback_blocking_rules:
+        if set(trained_by(rules, rule)) - report.trained():  # it would train what is still untrained
+            linker = _em_session(linker, memory, rules, rule, report, fallback=True)
+    attempted = [s for s in report.sessions if s["status"] != "skipped"]
+    if attempted and len(report.failed) == len(attempted):
+        raise ValueError(f"identity model: every EM training session failed: {report.failed}")
+    note_untrained(rules, report)
+    return linker, report
+
+
+def _em_session(linker: Linker, memory: duckdb.DuckDBPyConnection, rules: MatchingRules,
+                rule: list[str], report: TrainingReport, *, fallback: bool) -> Linker:
+    """One EM session, skipped when its blocking rule pairs too few records; returns the linker
+    to go on with."""
+    pairs = rule_pairs(memory, rule)
+    entry = {"rule": rule, "pairs": pairs, "fallback": fallback, "trains": trained_by(rules, rule),
+             "status": "trained", "error": ""}
+    report.sessions.append(entry)
+    if pairs < rules.training.min_session_pairs:
+        entry["status"] = "skipped"
+        entry["error"] = f"{pairs} record pairs, fewer than min_session_pairs"
+        return linker
+    before = linker.misc.save_model_to_json()
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+    except ValueError as error:
+        # EM on one blocking rule can drive a level's m towards 0 until it underflows (a level
+        # no match shows within that block); the other sessions still estimate that level.
+        # A failed session leaves the linker without the comparisons it blocked on: restart
+        # from the parameters as they were before it.
+        entry["status"], entry["error"] = "failed", str(error)[:300]
+        return linker_for(memory, before)
+    return linker
 
 
 def _charts(linker: Linker) -> dict[str, Any]:
@@ -140,7 +171,7 @@ def save_model(
     data_fingerprint: str,
     records: int,
     seconds: float,
-    em_failures: list[dict[str, Any]] | None = None,
+    report: TrainingReport | None = None,
     root: Path | None = None,
 ) -> ModelArtefact:
     """Write model JSON, charts and manifest into a new version directory."""
@@ -164,12 +195,13 @@ def save_model(
         "records": records,
         # Too few records to learn from: Splink's default m/u values, not estimates.
         "cold_start": records < rules.training.min_records,
-        "em_sessions_failed": em_failures or [],
+        **(report or TrainingReport()).as_manifest(),
         "data_fingerprint": data_fingerprint,
         "rules_fingerprint": hashlib.sha256(rules.fingerprint_text().encode()).hexdigest()[:16],
         "seed": rules.training.seed,
         "u_max_pairs": rules.training.u_max_pairs,
         "em_blocking_rules": rules.training.em_blocking_rules,
+        "em_fallback_blocking_rules": rules.training.em_fallback_blocking_rules,
         "probability_two_random_records_match": model.get("probability_two_random_records_match"),
         "comparisons": [c.name for c in rules.comparisons],
         # Levels the data never showed (m or u unestimated): Splink falls back to defaults there.
@@ -230,7 +262,7 @@ def ensure_model(
     if existing is not None:
         return existing, False
     started = time.perf_counter()
-    linker, em_failures = train_model(memory, rules)
+    linker, report = train_model(memory, rules)
     records = memory.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]  # noqa: S608
     artefact = save_model(
         linker,
@@ -239,7 +271,7 @@ def ensure_model(
         data_fingerprint=fingerprint(memory),
         records=int(records),
         seconds=time.perf_counter() - started,
-        em_failures=em_failures,
+        report=report,
         root=root,
     )
     # Free Splink's scratch tables before prediction reuses the connection.

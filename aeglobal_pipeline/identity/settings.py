@@ -57,10 +57,10 @@ class Thresholds(_Strict):
         return self
 
 
-class PriorEstimate(_Strict):
+class DeterministicRules(_Strict):
     """Deterministic rules and their assumed recall estimate how rare a random match is."""
 
-    deterministic_rules: list[BlockingRule]
+    deterministic_rules: list[BlockingRule] = Field(min_length=1)
     recall: float = Field(gt=0, le=1)
 
     @field_validator("deterministic_rules")
@@ -71,6 +71,12 @@ class PriorEstimate(_Strict):
         return rules
 
 
+class PriorEstimate(DeterministicRules):
+    # Tried in order when the rules above find no pair in the data (no e-mail at all, say);
+    # when none finds one, the model keeps Splink's default prior and the manifest says so.
+    fallback: list[DeterministicRules] = Field(default_factory=list)
+
+
 class Training(_Strict):
     seed: int = 42
     # Below this many records there are too few pairs to learn from: the model keeps Splink's
@@ -78,10 +84,15 @@ class Training(_Strict):
     min_records: int = Field(1000, ge=0)
     u_max_pairs: int = Field(2_000_000, ge=1000)
     em_blocking_rules: list[BlockingRule] = Field(min_length=1)
+    # Run only while a comparison is still untrained after the sessions above (data without
+    # e-mail or mobile: nothing else trains the name comparison).
+    em_fallback_blocking_rules: list[BlockingRule] = Field(default_factory=list)
+    # A session whose blocking rule pairs fewer records than this is skipped (and recorded).
+    min_session_pairs: int = Field(100, ge=1)
     em_max_iterations: int = Field(25, ge=1)
     prior: PriorEstimate
 
-    @field_validator("em_blocking_rules")
+    @field_validator("em_blocking_rules", "em_fallback_blocking_rules")
     @classmethod
     def _known(cls, rules: list[list[str]]) -> list[list[str]]:
         for rule in rules:
@@ -89,13 +100,27 @@ class Training(_Strict):
         return rules
 
 
+Levels = dict[str, list[str]]
+
+
 class NeverLink(_Strict):
     """The model never links a pair at any of the `when` levels (all comparisons listed must
-    match) unless one of the `unless` levels holds."""
+    match) unless strong evidence overrides it. `unless` is either a mapping (any one of its
+    comparisons at one of its levels overrides) or a list of mappings (any one mapping whose
+    comparisons ALL hold overrides: `[{birthdate: [exact], location: [address]}]`)."""
 
-    when: dict[str, list[str]] = Field(min_length=1)
-    unless: dict[str, list[str]] = Field(default_factory=dict)
+    when: Levels = Field(min_length=1)
+    unless: Levels | list[Annotated[Levels, Field(min_length=1)]] = Field(default_factory=dict)
+    # Also never in one person through third records (twins both linked by a record that lacks
+    # the given name): clustering treats such a pair like a steward's cannot-link.
+    across_chains: bool = False
     why: str = ""
+
+    def unless_groups(self) -> list[Levels]:
+        """`unless` as alternatives, each a mapping whose entries must all hold."""
+        if isinstance(self.unless, dict):
+            return [{name: levels} for name, levels in self.unless.items()]
+        return list(self.unless)
 
 
 class MatchingRules(_Strict):
@@ -121,8 +146,12 @@ class MatchingRules(_Strict):
             raise ValueError(f"duplicate comparison names: {duplicates}")
         by_name = {c.name: c for c in self.comparisons}
         for index, rule in enumerate(self.never_link_on):
-            for part in ("when", "unless"):
-                for name, levels in getattr(rule, part).items():
+            parts = [("when", rule.when)] + [
+                ("unless" if isinstance(rule.unless, dict) else f"unless[{i}]", group)
+                for i, group in enumerate([rule.unless] if isinstance(rule.unless, dict) else rule.unless)
+            ]
+            for part, mapping in parts:
+                for name, levels in mapping.items():
                     where = f"never_link_on[{index}].{part}.{name}"
                     comparison = by_name.get(name)
                     if comparison is None:
@@ -138,15 +167,17 @@ class MatchingRules(_Strict):
         ids = next(c for c in self.comparisons if c.name == comparison).level_ids()
         return len(ids) - 1 - ids.index(level) if level != "null" else -1
 
-    def veto_conditions(self) -> list[tuple[dict[str, list[int]], dict[str, list[int]]]]:
-        """never_link_on as (when, unless) dicts of comparison → gamma values."""
-        return [
-            tuple(
-                {name: [self.gamma(name, level) for level in levels] for name, levels in part.items()}
-                for part in (rule.when, rule.unless)
-            )
-            for rule in self.never_link_on
-        ]
+    def veto_conditions(self, *, across_chains: bool | None = None,
+                        ) -> list[tuple[dict[str, list[int]], list[dict[str, list[int]]]]]:
+        """never_link_on as (when, unless groups): dicts of comparison → gamma values; only the
+        rules with that `across_chains` setting when it is given."""
+
+        def gammas(part: Levels) -> dict[str, list[int]]:
+            return {name: [self.gamma(name, level) for level in levels] for name, levels in part.items()}
+
+        return [(gammas(rule.when), [gammas(group) for group in rule.unless_groups()])
+                for rule in self.never_link_on
+                if across_chains is None or rule.across_chains == across_chains]
 
     def splink_settings(self) -> dict[str, Any]:
         """A JSON-serialisable Splink settings dict (dedupe over all records)."""

@@ -47,6 +47,9 @@ from aeglobal_pipeline.sandbox.world import CompanyPool, countries, landline, mo
 from aeglobal_pipeline.sandbox.world import street as make_street
 
 TRUTH_FIELDS = ["source", "object", "record_id", "person_id"]
+# Share of job changers whose records at the new employer carry their private e-mail address.
+PRIVATE_SIGNUP_AFTER_JOB_CHANGE = 0.4
+MAX_NAMES_TRACKED = 250_000  # a sample of namesakes beyond, at a million persons
 HARD_NEGATIVE_FIELDS = ["record_key_a", "record_key_b", "reason"]
 
 
@@ -141,7 +144,10 @@ class Generator:
         self.prospect_ids = {bu: IdSequence(id_rng, 10_000_000 * (i + 1)) for i, bu in enumerate(AE_UNITS)}
         self.rows = RowWriter(self)
         self.pending: deque = deque()  # look-alike persons to create next
-        self.recent: deque = deque(maxlen=256)  # (person, first record key) for namesakes
+        self.recent: deque = deque(maxlen=256)  # (person, first record key) of recent persons
+        # Namesakes are not copied: the name tables' frequencies make common names collide.
+        # (country, given, family) → (first record key, company key), bounded for memory.
+        self.first_of_name: dict[tuple[str, str, str], tuple[str, int | None]] = {}
 
     # ids -----------------------------------------------------------------------------------
     def new_id(self, org: str, obj: str) -> str:
@@ -178,19 +184,22 @@ class Generator:
                 family = masculine_polish(family)
                 family = feminine_polish(family) if name.gender == "f" else family
             name = replace(name, family=family, family2=base.name.family2)
-        elif kind in ("namesake", "swapped"):
+        elif kind == "swapped":
             base = spec[1]
             country, name = base.country, spec[3]
         else:
             country = self.country_pick.pick(rng)
             name = self.names.person(rng, country.locales.pick(rng))
         company = spec[1].jobs[0].company if kind == "swapped" else None
+        birth_year = 1955 + int(rng.random() * 48)
+        private = personal_email(rng, index, name, country.free_mail.pick(rng), birth_year)
         jobs = [self.make_job(rng, country, name, company)]
-        if kind == "namesake" and jobs[0].company == base.jobs[0].company:
-            jobs = [self.make_job(rng, country, name)]
         if rng.random() < 0.08:  # job change: new company, new e-mail, new phone
             jobs.append(self.make_job(rng, country, name))
-        birth_year = 1955 + int(rng.random() * 48)
+            if rng.random() < PRIVATE_SIGNUP_AFTER_JOB_CHANGE:
+                # Signed up at the new employer with the private address (a webinar, a download):
+                # the only evidence joining the new records to the old ones, where those show it.
+                jobs[1] = replace(jobs[1], email=private)
         created = EARLIEST + int(rng.random() * (SNAPSHOT_AT - EARLIEST - 90 * 86400))
         if kind == "relative":
             home = (base.home_phone, base.home_street, base.home_city, base.home_postal)
@@ -208,7 +217,7 @@ class Generator:
             country=country,
             name=name,
             jobs=jobs,
-            personal_email=personal_email(rng, index, name, country.free_mail.pick(rng), birth_year),
+            personal_email=private,
             mobile=mobile(rng, country) if rng.random() < 0.75 else None,
             home_phone=home[0],
             home_street=home[1],
@@ -223,8 +232,6 @@ class Generator:
             person.in_household = True
             person.household_email = base.household_email
             person.linked.append(("shared_household_phone", spec[2]))
-        elif kind == "namesake":
-            person.linked.append(("same_name_different_company", spec[2]))
         elif kind == "swapped":
             person.linked.append(("swapped_name_order_different_person", spec[2]))
         return person
@@ -235,8 +242,6 @@ class Generator:
             if not person.in_household and rng.random() < 0.3:
                 person.household_email = person.personal_email
             self.pending.append(("relative", person, first_key))
-        if rng.random() < 0.012 and person.jobs[0].company is not None:
-            self.pending.append(("namesake", person, first_key, name))
         if name.locale in ("zh", "ko") and rng.random() < 0.04 and person.jobs[0].company:
             swapped = replace(name, given=name.family, family=name.given)
             self.pending.append(("swapped", person, first_key, swapped))
@@ -274,7 +279,22 @@ class Generator:
             keys = self.rows.write_person(person, self.plan(person))
             for reason, other in person.linked:
                 self.output.hard_negative(other, keys[0], reason)
+            self.note_namesake(person, keys[0])
             self.schedule_lookalikes(person, keys[0])
+
+    def note_namesake(self, person: Person, first_key: str) -> None:
+        """A hard negative for a person whose name the frequency tables gave someone before."""
+        if person.linked:  # a relative or a swapped name is a look-alike of its own kind
+            return
+        name = (person.country.code, person.name.given, person.name.family)
+        company = person.jobs[0].company.key if person.jobs[0].company else None
+        first = self.first_of_name.get(name)
+        if first is None:
+            if len(self.first_of_name) < MAX_NAMES_TRACKED:
+                self.first_of_name[name] = (first_key, company)
+            return
+        reason = "same_name_different_company" if first[1] != company else "same_name_same_company"
+        self.output.hard_negative(first[0], first_key, reason)
 
 
 def generate_snapshot(persons: int, seed: int, out: Path) -> SnapshotSummary:
