@@ -80,6 +80,11 @@ class Source(BaseModel):
     business_unit_id: str | None = None
     connected_crm: str | None = None
     connection: SalesforceConnection | AccountEngagementConnection | None = None
+    # Each extract re-reads this far behind its high-water mark: records can become visible with
+    # a stamp older than the newest already read (long transactions; AE reads lag up to 60 s).
+    lookback_seconds: int = Field(300, ge=0)
+    # A write-back plan that would leave fewer API calls than this in the daily allowance is refused.
+    api_reserve: int = Field(1_000, ge=0)
 
     @field_validator("name")
     @classmethod

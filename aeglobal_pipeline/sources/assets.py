@@ -5,11 +5,8 @@ from datetime import timedelta
 import dagster as dg
 
 from aeglobal_pipeline.config import Source, SourcesFile
-from aeglobal_pipeline.sources.extract import (
-    ExtractResult,
-    extract_prospects,
-    extract_salesforce_object,
-)
+from aeglobal_pipeline.sources.extract import ExtractResult, extract_object
+from aeglobal_pipeline.sources.kinds import KINDS, all_objects, descriptor
 from aeglobal_pipeline.sources.raw_views import UNION_VIEWS, refresh_union_view, write_source_systems
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.warehouse import connect
@@ -30,9 +27,8 @@ def extract_asset_key(source: str, object_name: str) -> dg.AssetKey:
 
 def _preview(result: ExtractResult) -> str:
     """Counts and the newest change stamps only: raw rows carry personal data."""
-    id_column, stamp_column = (
-        ("id", "updatedAt") if result.object == "Prospect" else ("Id", "SystemModstamp")
-    )
+    object_descriptor = descriptor(result.object)
+    id_column, stamp_column = object_descriptor.id_column, object_descriptor.stamp_column
     with connect() as con:
         rows = con.execute(
             f'select "{id_column}", "{stamp_column}", _is_deleted, _run_id from {result.table} '  # noqa: S608 - identifiers from constants
@@ -60,8 +56,8 @@ def _materialize_result(result: ExtractResult) -> dg.MaterializeResult:
     )
 
 def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition:
-    kind = "salesforce" if source.kind == "salesforce" else "account_engagement"
-    system = "Salesforce org" if source.kind == "salesforce" else "Account Engagement business unit"
+    kind = source.kind
+    system = KINDS[source.kind].label
 
     @dg.asset(
         key=extract_asset_key(source.name, object_name),
@@ -85,16 +81,10 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
         context: dg.AssetExecutionContext, config: ExtractConfig, source_systems: SourceSystems
     ) -> dg.MaterializeResult:
         log = context.log.info
-        if source.kind == "salesforce":
-            result = extract_salesforce_object(
-                source_systems.salesforce(source.name), source, object_name, context.run.run_id,
-                log=log, full_refresh=config.full_refresh,
-            )
-        else:
-            result = extract_prospects(
-                source_systems.account_engagement(source.name), source, context.run.run_id,
-                log=log, full_refresh=config.full_refresh,
-            )
+        result = extract_object(
+            source_systems, source, object_name, context.run.run_id,
+            log=log, full_refresh=config.full_refresh,
+        )
         log(
             f"{result.table}: {result.new} new, {result.updated} updated, "
             f"{result.deleted} deleted ({result.fetched} fetched, mode {result.mode})"
@@ -162,6 +152,6 @@ def build_extract_assets(sources: SourcesFile) -> list[dg.AssetsDefinition]:
         for source in sources.sources
         for object_name in source.objects
     ]
-    objects = sorted({o for s in sources.sources for o in s.objects})
-    views = [build_union_view_asset(o, sources) for o in objects]
+    # Every union view, whichever kinds this deployment has: dbt reads them all (empty is fine).
+    views = [build_union_view_asset(o, sources) for o in all_objects()]
     return [build_source_systems_asset(sources), *extracts, *views]
