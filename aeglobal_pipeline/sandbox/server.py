@@ -240,7 +240,9 @@ class SandboxApp:
         name = self._refresh_tokens.get(form.get("refresh_token", "")) \
             if form.get("grant_type") == "refresh_token" else None
         if name is None:
-            return json_response(400, {"error": "invalid_grant", "error_description": "expired access/refresh token"})
+            return json_response(
+                400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+            )
         token = f"00D{secrets.token_hex(6)}!{secrets.token_urlsafe(36)}"
         with self.lock:
             self._refreshed_tokens[token] = name

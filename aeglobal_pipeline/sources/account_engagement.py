@@ -132,7 +132,8 @@ class AccountEngagementClient:
         while True:
             stamp, at_stamp = None, set()  # the newest stamp read and the ids read with it
             capped = False
-            for page, capped in self._sequence(wanted, first):
+            for page, page_capped in self._sequence(wanted, first):
+                capped = page_capped
                 for prospect in page:
                     if prospect["updatedAt"] != stamp:
                         stamp, at_stamp = prospect["updatedAt"], set()
@@ -155,7 +156,8 @@ class AccountEngagementClient:
             if after_id is not None:
                 query["idGreaterThan"] = after_id
             capped = False
-            for page, capped in self._sequence(fields, query):
+            for page, page_capped in self._sequence(fields, query):
+                capped = page_capped
                 if page:
                     after_id = page[-1]["id"]
                     fresh = [p for p in page if str(p["id"]) not in seen_before]

@@ -7,6 +7,8 @@ import dagster as dg
 from aeglobal_pipeline.config import Source, SourcesFile
 from aeglobal_pipeline.sources.extract import ExtractResult, extract_object
 from aeglobal_pipeline.sources.kinds import KINDS, all_objects, descriptor
+from aeglobal_pipeline.sources.limits import daily_limit_message, is_daily_limit
+from aeglobal_pipeline.sources.raw_tables import ensure_object_table, raw_table_name
 from aeglobal_pipeline.sources.raw_views import UNION_VIEWS, refresh_union_view, write_source_systems
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.warehouse import connect
@@ -55,6 +57,16 @@ def _materialize_result(result: ExtractResult) -> dg.MaterializeResult:
         }
     )
 
+def _stopped_result(source: Source, object_name: str, message: str) -> dg.MaterializeResult:
+    table = raw_table_name(source.name, object_name)
+    with connect() as con:
+        ensure_object_table(con, table, descriptor(object_name).shape)
+        rows = con.execute(f"select count(*) from {table}").fetchone()[0]  # noqa: S608 - our name
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, "table": table, "mode": "stopped", "stopped": message,
+    })
+
+
 def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition:
     kind = source.kind
     system = KINDS[source.kind].label
@@ -81,10 +93,19 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
         context: dg.AssetExecutionContext, config: ExtractConfig, source_systems: SourceSystems
     ) -> dg.MaterializeResult:
         log = context.log.info
-        result = extract_object(
-            source_systems, source, object_name, context.run.run_id,
-            log=log, full_refresh=config.full_refresh,
-        )
+        try:
+            result = extract_object(
+                source_systems, source, object_name, context.run.run_id,
+                log=log, full_refresh=config.full_refresh,
+            )
+        except Exception as error:
+            if not is_daily_limit(error):
+                raise
+            # Stop this source cleanly: its table and mark stay as they were, the run goes on
+            # with the other sources, and no retry spends calls the org no longer has.
+            message = daily_limit_message(source.name, object_name, error)
+            context.log.warning(message)
+            return _stopped_result(source, object_name, message)
         log(
             f"{result.table}: {result.new} new, {result.updated} updated, "
             f"{result.deleted} deleted ({result.fetched} fetched, mode {result.mode})"

@@ -53,7 +53,8 @@ class SourceKind:
 
 
 def _salesforce(name: str, view: str, columns: tuple[str, ...]) -> ObjectDescriptor:
-    return ObjectDescriptor("salesforce", name, view, ObjectShape("Id", "SystemModstamp", "IsDeleted", columns))
+    shape = ObjectShape("Id", "SystemModstamp", "IsDeleted", columns)
+    return ObjectDescriptor("salesforce", name, view, shape)
 
 
 OBJECTS: dict[str, ObjectDescriptor] = {

@@ -164,7 +164,7 @@ def merge_staged_pages(
     previous_mark = read_high_water_mark(con, source, object_name)
     if not staged.files:
         # An object with no rows still gets its table, so every reader finds the relation.
-        _ensure_empty_table(con, table, shape)
+        ensure_object_table(con, table, shape)
         total = _row_count(con, table)
         return MergeResult(table, 0, 0, 0, 0, 0, _iso(previous_mark), total, _columns(con, table))
 
@@ -249,7 +249,8 @@ def merge_staged_pages(
     )
 
 
-def _ensure_empty_table(con: duckdb.DuckDBPyConnection, table: str, shape: ObjectShape) -> None:
+def ensure_object_table(con: duckdb.DuckDBPyConnection, table: str, shape: ObjectShape) -> None:
+    """Create the raw table with its standard columns if it does not exist yet (no rows)."""
     columns = dict.fromkeys((shape.id_column, shape.modstamp_column, shape.deleted_column, *shape.columns))
     typed = [f"{quote_identifier(c)} varchar" for c in columns]
     typed += [f"{c} varchar" for c in METADATA_COLUMNS if c not in ("_is_deleted", "_extracted_at")]

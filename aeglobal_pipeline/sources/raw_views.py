@@ -4,7 +4,8 @@
 dbt reads fixed relations — `raw.salesforce_leads`, `raw.salesforce_contacts`,
 `raw.salesforce_accounts`, `raw.account_engagement_prospects`, `raw.source_systems` — while the
 set of orgs comes from sources.yaml. Every view exists whatever the deployment's shape (no
-Account Engagement unit yet, an object with no rows): with no table behind it, it is empty. Each view unions every `raw.<source>__<object>` table by
+Account Engagement unit yet, an object with no rows): with no table behind it, it is empty.
+Each view unions every `raw.<source>__<object>` table by
 column name (regional custom fields survive) and always carries the standard columns, null where
 an org does not have them, so a missing column in one export never breaks the models.
 """
