@@ -20,6 +20,7 @@ from aeglobal_pipeline.sandbox.fields import stamp
 from aeglobal_pipeline.sandbox.query_run import Position, QueryRun
 from aeglobal_pipeline.sandbox.server import Request, Response, json_response, parse_json, salesforce_error
 from aeglobal_pipeline.sandbox.writes import ObjectWriter, WriteError, record_fault_error
+from aeglobal_pipeline.sources.ids import to_18
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
@@ -204,7 +205,7 @@ def _process_ingest(app, source, job: Job) -> None:
     with app.store.transaction() as conn:
         changed = {}
         for cells in rows:
-            record_id = cells[id_index] if len(cells) == len(job.header) else ""
+            record_id = to_18(cells[id_index]) if len(cells) == len(job.header) else ""
             error = _ingest_row(app, source, writer, job, cells, record_id, changed)
             if error is None:
                 job.successful.append([record_id, "false", *cells])

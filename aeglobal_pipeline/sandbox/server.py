@@ -194,6 +194,7 @@ class SandboxApp:
                                     "text/html"))
         usage = self.limits.count_call(source.name, limits.sf_daily_requests)
         if usage is None:
+            self.stats.count(source.name, "refused_daily_limit")
             raise salesforce_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         self.stats.count(source.name, salesforce_api.call_kind(request))
         limit_header = {"Sforce-Limit-Info": f"api-usage={usage}/{limits.sf_daily_requests}"}
@@ -222,8 +223,10 @@ class SandboxApp:
         limits = self.limits.of(source.name)
         # AE answers its limits with codes in the body and no Retry-After, not with HTTP 429.
         if self.limits.count_call(source.name, limits.ae_daily_calls) is None:
+            self.stats.count(source.name, "refused_daily_limit")
             raise ae_error(400, 122, "Daily API rate limit met")
         if not self.limits.enter(source.name, limits.ae_concurrent):
+            self.stats.count(source.name, "refused_concurrency")
             raise ae_error(400, 66, "You have exceeded your concurrent request limit. "
                                     "Please wait, before trying again")
         try:

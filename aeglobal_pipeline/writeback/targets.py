@@ -17,6 +17,7 @@ from typing import Protocol
 from simple_salesforce import Salesforce, format_soql
 
 from aeglobal_pipeline.sources.account_engagement import AccountEngagementClient
+from aeglobal_pipeline.sources.ids import to_18
 from aeglobal_pipeline.writeback.retry import (
     RETRYABLE_ERRORS,
     SALESFORCE_TRANSIENT_CODES,
@@ -90,12 +91,11 @@ class SalesforceTarget:
             except CallFailed as error:
                 found.update(dict.fromkeys(ids, error.failure))
                 continue
-            for record in result["records"]:
-                found[record["Id"]] = Current(
-                    record.get("SystemModstamp"), {f: record.get(f) for f in fields}
-                )
+            # Salesforce answers 18-character ids; the plan may hold a 15-character one.
+            by_id = {record["Id"]: Current(record.get("SystemModstamp"), {f: record.get(f) for f in fields})
+                     for record in result["records"]}
             for record_id in ids:
-                found.setdefault(record_id, NOT_FOUND)
+                found[record_id] = by_id.get(to_18(record_id), NOT_FOUND)
         return found
 
     def write(self, records: list[RecordWrite], bulk: bool) -> dict[str, Failure | None]:
@@ -112,7 +112,9 @@ class SalesforceTarget:
                                            self.meter, self.on_retry)
             except CallFailed:
                 continue  # no stamp: the caller reports how many are missing
-            found.update({r["Id"]: r.get("SystemModstamp") for r in result["records"]})
+            stamps = {r["Id"]: r.get("SystemModstamp") for r in result["records"]}
+            found.update({i: stamps[to_18(i)] for i in record_ids[start:start + READ_SLICE]
+                          if to_18(i) in stamps})
         return found
 
     def unwritable(self, fields: list[str]) -> dict[str, str]:
