@@ -51,7 +51,8 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     package_fields = {f"pi__Package_Field_{i:03d}__c": "" for i in range(150)}
     leads = [{**lead, **package_fields} for lead in make_leads(60)]
     leads.append({"Id": SHORT_ID, "FirstName": "Fifteen", "LastName": "Chars",
-                  "Email": "p1@example.com", "Country": "DE", "SystemModstamp": "2026-03-04T10:30:00.000+0000"})
+                  "Email": "p1@example.com", "Country": "DE",
+                  "SystemModstamp": "2026-03-04T10:30:00.000+0000"})
     snapshot = write_snapshot(tmp_path_factory.mktemp("limits_snapshot"), {
         "crm_emea": {"Lead": leads},
         "crm_na": {"Lead": make_leads(7)},
