@@ -80,11 +80,12 @@ class Source(BaseModel):
     business_unit_id: str | None = None
     connected_crm: str | None = None
     connection: SalesforceConnection | AccountEngagementConnection | None = None
-    # Each extract re-reads this far behind its high-water mark: records can become visible with
-    # a stamp older than the newest already read (long transactions; AE reads lag up to 60 s).
-    lookback_seconds: int = Field(300, ge=0)
-    # A write-back plan that would leave fewer API calls than this in the daily allowance is refused.
-    api_reserve: int = Field(1_000, ge=0)
+    # Each extract re-reads this far behind its high-water mark (default 300): records can become
+    # visible with a stamp older than the newest already read (long transactions; AE lags 60 s).
+    lookback_seconds: int | None = Field(None, ge=0)
+    # A write-back plan that would leave fewer API calls than this (default 1,000) in the org's
+    # daily allowance is refused before its first call.
+    api_reserve: int | None = Field(None, ge=0)
 
     @field_validator("name")
     @classmethod
@@ -122,6 +123,14 @@ class Source(BaseModel):
     @property
     def objects(self) -> tuple[str, ...]:
         return SALESFORCE_OBJECTS if self.kind == "salesforce" else ACCOUNT_ENGAGEMENT_OBJECTS
+
+    @property
+    def extract_lookback_seconds(self) -> int:
+        return 300 if self.lookback_seconds is None else self.lookback_seconds
+
+    @property
+    def api_calls_reserved(self) -> int:
+        return 1_000 if self.api_reserve is None else self.api_reserve
 
     @property
     def is_sandbox(self) -> bool:

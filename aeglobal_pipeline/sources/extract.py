@@ -73,7 +73,7 @@ def _high_water_mark(source: str, object_name: str) -> datetime | None:
 
 def _read_from(source: Source, mark: datetime | None) -> datetime | None:
     """Where an incremental read starts: the mark less the source's lookback."""
-    return None if mark is None else mark - timedelta(seconds=source.lookback_seconds)
+    return None if mark is None else mark - timedelta(seconds=source.extract_lookback_seconds)
 
 
 def rest_query_too_long(sf: Salesforce, soql: str, limit: int = MAX_REQUEST_BYTES) -> bool:
