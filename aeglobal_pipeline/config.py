@@ -56,6 +56,11 @@ class SalesforceConnection(BaseModel):
     security_token_env: str | None = None
     domain: Literal["login", "test"] = "login"
     api_version: str = "62.0"
+    # Renewing an expired access token (see sources/auth.py): OAuth refresh token or JWT bearer.
+    refresh_token_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    jwt_key_file_env: str | None = None
 
 
 class AccountEngagementConnection(BaseModel):
@@ -64,6 +69,11 @@ class AccountEngagementConnection(BaseModel):
     sandbox: bool = False
     base_url: str = "https://pi.pardot.com"
     access_token_env: str | None = None
+    # Renewing an expired access token with the Salesforce OAuth refresh-token grant.
+    refresh_token_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    token_url: str = "https://login.salesforce.com/services/oauth2/token"  # noqa: S105 - a URL
 
 
 class Source(BaseModel):

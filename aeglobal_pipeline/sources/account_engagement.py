@@ -178,8 +178,26 @@ class AccountEngagementClient:
         )
 
 
+def _ae_refresh(source: Source, connection: AccountEngagementConnection, session: requests.Session,
+                token_url: str):
+    from aeglobal_pipeline.sources.auth import oauth_refresh
+    from aeglobal_pipeline.sources.salesforce_client import env_credential
+
+    if not connection.refresh_token_env:
+        return None
+    secret = connection.client_secret_env
+    return oauth_refresh(
+        session, token_url,
+        env_credential(source, connection.refresh_token_env, "refresh_token_env"),
+        env_credential(source, connection.client_id_env, "client_id_env"),
+        env_credential(source, secret, "client_secret_env") if secret else None,
+    )
+
+
 def connect_account_engagement(source: Source) -> AccountEngagementClient:
-    """A client for a `kind: account_engagement` source (sandbox or real business unit)."""
+    """A client for a `kind: account_engagement` source (sandbox or real business unit); its
+    session renews an expired token where the connection has a refresh path (sources/auth.py)."""
+    from aeglobal_pipeline.sources.auth import RefreshingSession
     from aeglobal_pipeline.sources.salesforce_client import SourceConnectionError, env_credential
 
     if source.kind != "account_engagement":
@@ -192,9 +210,17 @@ def connect_account_engagement(source: Source) -> AccountEngagementClient:
 
         home = aeglobal_home()
         endpoint = ensure_running(home)
-        return AccountEngagementClient(
-            endpoint.url, token_for(home, source.name), source.business_unit_id or "",
-            endpoint.session(),
-        )
-    token = env_credential(source, connection.access_token_env, "access_token_env")
-    return AccountEngagementClient(connection.base_url, token, source.business_unit_id or "")
+        base_url, token, template = endpoint.url, token_for(home, source.name), endpoint.session()
+        token_url = f"{endpoint.url}/services/oauth2/token"
+    else:
+        base_url, template, token_url = connection.base_url, requests.Session(), connection.token_url
+        token = env_credential(source, connection.access_token_env, "access_token_env")
+    session = RefreshingSession(source.name, token, _ae_refresh(source, connection, template, token_url))
+    session.verify, session.trust_env = template.verify, template.trust_env
+    client = AccountEngagementClient(base_url, token, source.business_unit_id or "", session)
+
+    def follow(new_token: str) -> None:
+        client._headers["Authorization"] = f"Bearer {new_token}"
+
+    session.on_refresh = follow
+    return client

@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from aeglobal_pipeline.config import Source, SourcesFile
+from aeglobal_pipeline.sources.auth import SourceAuthError
 from aeglobal_pipeline.sources.extract import ExtractResult, extract_object
 from aeglobal_pipeline.sources.kinds import KINDS, all_objects, descriptor
 from aeglobal_pipeline.sources.limits import daily_limit_message, is_daily_limit
@@ -98,6 +99,9 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
                 source_systems, source, object_name, context.run.run_id,
                 log=log, full_refresh=config.full_refresh,
             )
+        except SourceAuthError as error:
+            # An expired token without a refresh path: retrying the step cannot help.
+            raise dg.Failure(description=str(error), allow_retries=False) from error
         except Exception as error:
             if not is_daily_limit(error):
                 raise

@@ -129,9 +129,12 @@ def test_a_fifteen_character_id_links_its_prospect_and_is_written_back(fifteen_c
                                 "where record_key in (?, ?)", [lead_key, prospect_key]))
     assert set(persons) == {lead_key, prospect_key}
     assert persons[lead_key] == persons[prospect_key]
+    # Linked by the connector's CRM id (normalised to 18 characters), not only by look-alike values.
+    assert _query(home, "select crm_lead_key from intermediate.int_person_records where record_key = ?",
+                  [prospect_key]) == [(lead_key,)]
     # The prospect's opt-out reached the lead, logged under the id Salesforce answers.
-    logged = _query(home, "select record_id, new_value, status from writeback.changes_log "
-                          "where source = 'crm_emea' and field = 'HasOptedOutOfEmail' and record_id in (?, ?)",
+    logged = _query(home, "select record_id, new_value, status from writeback.changes_log where "
+                          "source = 'crm_emea' and field = 'HasOptedOutOfEmail' and record_id in (?, ?)",
                     [short, full])
     assert logged and {r[0] for r in logged} == {full}
     assert {(r[1], r[2]) for r in logged} <= {("true", "applied"), ("true", "success")}, logged

@@ -193,3 +193,35 @@ def test_a_daily_limit_stops_the_source_without_retries_and_the_next_run_resumes
         estate.control.set_limits("ae_emea", ae_daily_calls=100_000, reset_calls=True)
     assert spent.value.code == 122 and is_daily_limit(spent.value) and not spent.value.transient
     assert estate.control.stats()["ae_emea"] == {"refused_daily_limit": 1}
+
+
+def test_an_expired_token_is_refreshed_where_the_connection_can_and_fails_fast_where_not(
+        estate, monkeypatch):
+    from aeglobal_pipeline.sandbox.credentials import read_tokens
+    from aeglobal_pipeline.sources.assets import build_extract_asset
+    from aeglobal_pipeline.sources.resources import SourceSystems
+    from aeglobal_pipeline.sources.salesforce_client import connect_salesforce
+
+    plain = load_sources().by_name("crm_na")
+    refreshable = plain.model_copy(update={"connection": plain.connection.model_copy(update={
+        "refresh_token_env": "CRM_NA_REFRESH_TOKEN", "client_id_env": "CRM_NA_CLIENT_ID"})})
+    monkeypatch.setenv("CRM_NA_REFRESH_TOKEN", read_tokens(estate.home)["refresh"]["crm_na"])
+    monkeypatch.setenv("CRM_NA_CLIENT_ID", "aeglobal-connected-app")
+    sf = connect_salesforce(refreshable)
+    assert sf.Lead.get(lead_id(1))["Id"] == lead_id(1)
+    estate.control.expire_tokens("crm_na")  # the session times out mid-run
+
+    result = extract_salesforce_object(sf, refreshable, "Lead", "token-1", log=lambda _: None,
+                                       bulk_poll_seconds=0.05, full_refresh=True)
+    # Every lead read again through the renewed session (unchanged, so the merge kept them).
+    assert sf.session.refreshes == 1 and (result.fetched, result.total_rows) == (7, 7)
+
+    # Without a refresh path the step fails at once, naming the source and what to configure.
+    asset = build_extract_asset(plain, "Lead")
+    failed = dg.materialize([asset], resources={"source_systems": SourceSystems()},
+                            raise_on_error=False)
+    assert not failed.success
+    [failure] = [e for e in failed.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "'crm_na'" in message and "refresh_token_env" in message and "HTTP 401" in message
+    assert not [e for e in failed.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
