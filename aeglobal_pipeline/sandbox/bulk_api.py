@@ -43,6 +43,7 @@ class Job:
     batches: list[bytes] = field(default_factory=list)
     successful: list[list[str]] = field(default_factory=list)
     failed: list[list[str]] = field(default_factory=list)
+    unprocessed: list[list[str]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     processed: int = 0
     error_message: str | None = None
@@ -202,6 +203,11 @@ def _process_ingest(app, source, job: Job) -> None:
         job.error_message = f"InvalidBatch : Field name not found : {(unknown or ['Id'])[0]}"
         return
     id_index = lowered.index("id")
+    # A job can fail part-way (the org's limit, a platform error): rows before the failure stay
+    # written, the rest is left unprocessed, as Salesforce reports them.
+    fail_after = app.limits.of(source.name).bulk_fail_after
+    if fail_after is not None and fail_after < len(rows):
+        rows, job.unprocessed = rows[:fail_after], rows[fail_after:]
     with app.store.transaction() as conn:
         changed = {}
         for cells in rows:
@@ -213,7 +219,10 @@ def _process_ingest(app, source, job: Job) -> None:
                 job.failed.append([record_id, error.as_bulk(), *cells])
         app.store.save(conn, source.name, job.object_name, list(changed.values()))
     job.processed = len(rows)
-    job.state = "JobComplete"
+    job.state = "Failed" if job.unprocessed else "JobComplete"
+    if job.unprocessed:
+        job.error_message = (f"InternalServerError : the job stopped after {len(rows)} of "
+                             f"{len(rows) + len(job.unprocessed)} records")
 
 
 def _ingest_row(app, source, writer: ObjectWriter, job: Job, cells, record_id, changed) -> WriteError | None:
@@ -239,7 +248,7 @@ def _ingest_results(job: Job, action: str) -> Response:
     if action == "failedresults":
         return _csv_response(job, ["sf__Id", "sf__Error", *job.header], job.failed)
     if action == "unprocessedrecords":
-        return _csv_response(job, job.header, [])
+        return _csv_response(job, job.header, job.unprocessed)
     raise salesforce_error(404, "NOT_FOUND", "The requested resource does not exist")
 
 

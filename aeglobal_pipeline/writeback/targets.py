@@ -18,6 +18,7 @@ from simple_salesforce import Salesforce, format_soql
 
 from aeglobal_pipeline.sources.account_engagement import AccountEngagementClient
 from aeglobal_pipeline.sources.ids import to_18
+from aeglobal_pipeline.writeback.bulk_results import created_jobs, outcomes_of_failed_jobs
 from aeglobal_pipeline.writeback.retry import (
     RETRYABLE_ERRORS,
     SALESFORCE_TRANSIENT_CODES,
@@ -171,7 +172,8 @@ class SalesforceTarget:
                  **{f: to_csv_value(v) for f, v in r.values.items()}} for r in records]
         handler = getattr(self.sf.bulk2, self.object)
         try:
-            jobs = handler.update(records=rows, wait=self.bulk_poll_seconds)
+            with created_jobs(self.sf.session) as job_ids:
+                jobs = handler.update(records=rows, wait=self.bulk_poll_seconds)
             failed_text = [
                 call_with_retries(lambda j=job["job_id"]: handler.get_failed_records(j), self.policy,
                                   self.meter, self.on_retry)
@@ -182,7 +184,11 @@ class SalesforceTarget:
         except CallFailed:
             raise
         except Exception as error:  # SalesforceOperationError / BulkV2LoadError: the job failed
-            raise CallFailed(Failure("BULK_JOB_FAILED", str(error)[:300], False)) from error
+            if not job_ids:
+                raise CallFailed(Failure("BULK_JOB_FAILED", str(error)[:300], False)) from error
+            # Failed part-way: the rows it processed are written; the result sets say which.
+            return outcomes_of_failed_jobs(handler, job_ids, [r.record_id for r in records],
+                                           SALESFORCE_TRANSIENT_CODES, str(error))
         outcome: dict[str, Failure | None] = {r.record_id: None for r in records}
         for text in failed_text:
             for row in csv.DictReader(io.StringIO(text)):
