@@ -74,18 +74,36 @@ def _query(home: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
-@pytest.mark.parametrize("kind", ["salesforce", "account_engagement"])
-def test_an_estate_of_one_kind_runs_end_to_end(generated, tmp_path, kind):
-    snapshot = _cut(generated, tmp_path / "snap", kind)
+def _sources_of(snapshot: Path) -> set[str]:
+    return {s["name"] for s in yaml.safe_load((snapshot / "sources.yaml").read_text())["sources"]}
+
+
+def test_business_units_without_a_crm_org_run_end_to_end(generated, tmp_path):
+    snapshot = _cut(generated, tmp_path / "snap", "account_engagement")
     with private_home(tmp_path / "home") as home:
         _run(home, snapshot)
-        sources = {r[0] for r in _query(home, "select distinct source from identity.global_person_map")}
-        expected = {s["name"] for s in yaml.safe_load((snapshot / "sources.yaml").read_text())["sources"]}
-        assert sources == expected
+        mapped = {r[0] for r in _query(home, "select distinct source from identity.global_person_map")}
+        assert mapped == _sources_of(snapshot) == {"ae_emea", "ae_na"}
         assert _query(home, "select count(*) from marts.golden_person")[0][0] > 0
-        # The other kind's view exists and is empty: dbt staging read it without failing.
-        other = "account_engagement_prospects" if kind == "salesforce" else "salesforce_leads"
-        assert _query(home, f"select count(*) from raw.{other}")[0][0] == 0  # noqa: S608 - constant
+        # No org has leads: the view exists, empty, and dbt staging read it without failing.
+        assert _query(home, "select count(*) from raw.salesforce_leads")[0][0] == 0
+
+
+def test_a_salesforce_only_estate_runs_and_business_units_added_later_join(generated, tmp_path):
+    """Phase 3 of the rollout: orgs first, Account Engagement units added to sources.yaml later."""
+    crm_only = _cut(generated, tmp_path / "crm_only", "salesforce")
+    with private_home(tmp_path / "home") as home:
+        _run(home, crm_only)
+        mapped = {r[0] for r in _query(home, "select distinct source from identity.global_person_map")}
+        assert mapped == _sources_of(crm_only) == {"crm_emea", "crm_na", "crm_apac"}
+        assert _query(home, "select count(*) from raw.account_engagement_prospects")[0][0] == 0
+
+        _run(home, _cut(generated, tmp_path / "everything", None))
+        counts = dict(_query(home, "select source, count(*) from identity.global_person_map group by 1"))
+        assert counts.get("ae_emea", 0) > 0 and counts.get("ae_na", 0) > 0
+        linked = _query(home, "select count(*) from intermediate.int_person_records where "
+                              "source = 'ae_emea' and coalesce(crm_lead_key, crm_contact_key) is not null")
+        assert linked[0][0] > 0
 
 
 @pytest.fixture(scope="module")

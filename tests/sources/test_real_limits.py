@@ -225,3 +225,33 @@ def test_an_expired_token_is_refreshed_where_the_connection_can_and_fails_fast_w
     message = failure.step_failure_data.error.message
     assert "'crm_na'" in message and "refresh_token_env" in message and "HTTP 401" in message
     assert not [e for e in failed.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
+def test_ae_concurrency_limit_is_enforced_and_waited_out(estate):
+    from concurrent.futures import ThreadPoolExecutor
+
+    estate.control.set_limits("ae_emea", ae_concurrent=1)
+    estate.control.reset_stats()
+    estate.control.add_latency(300, count=1, source="ae_emea")  # the first call holds the only slot
+    client = estate.ae()
+    client.throttle_seconds = 0.05
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            found = list(pool.map(lambda pid: client.get_prospect(pid, ["id"]), [1002, 1003, 1004, 1005]))
+    finally:
+        estate.control.set_limits("ae_emea", ae_concurrent=5)
+    assert found == [{"id": pid} for pid in (1002, 1003, 1004, 1005)]
+    stats = estate.control.stats()["ae_emea"]
+    assert stats["refused_concurrency"] >= 1 and stats["ae_get"] == 4
+
+
+def test_limits_and_the_usage_header_report_what_is_left(estate):
+    sf = estate.sf("crm_emea")
+    estate.control.set_limits("crm_emea", sf_daily_requests=5_000, reset_calls=True)
+    try:
+        response = estate.endpoint.session().get(
+            f"{sf.base_url}limits/", headers={"Authorization": f"Bearer {sf.session_id}"})
+    finally:
+        estate.control.set_limits("crm_emea", sf_daily_requests=100_000)
+    assert response.json()["DailyApiRequests"] == {"Max": 5_000, "Remaining": 4_999}
+    assert response.headers["Sforce-Limit-Info"] == "api-usage=1/5000"
