@@ -70,11 +70,13 @@ class AccountEngagementClient:
         return f"AccountEngagementClient({self.base_url!r}, business_unit_id={self.business_unit_id!r})"
 
     def _request(self, method: str, path: str, params: dict | None = None, json: object = None):
-        response = self._send(method, path, params, json)
+        """One read or write; its caller (the write-back engine) retries and counts limit codes."""
+        response = self._send_once(method, path, params, json)
         return response.json() if response.content else None
 
     def _send(self, method: str, path: str, params: dict | None = None, json: object = None):
-        """One call, waiting out the concurrency and minute limits; the response on success."""
+        """One query call, waiting out the concurrency and minute limits (an extract has no
+        retry loop of its own around a page sequence); the response on success."""
         for attempt in range(self.throttle_attempts):
             try:
                 return self._send_once(method, path, params, json)

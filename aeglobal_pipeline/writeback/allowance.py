@@ -31,8 +31,8 @@ def estimated_calls(records: int, bulk: bool, bulk_batch: int, composite_batch: 
     return 1 + reads + writes
 
 
-def refuse_over_allowance(run_id: str, rows: list[PlanRow], pool, log: Callable[[str], None]
-                          ) -> list[PlanRow]:
+def refuse_over_allowance(run_id: str, rows: list[PlanRow], pool, log: Callable[[str], None],
+                          applied_status: str = "applied") -> list[PlanRow]:
     """The rows that may be written; the others are logged `skipped` with the numbers."""
     options = pool.options
     by_source: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -50,7 +50,8 @@ def refuse_over_allowance(run_id: str, rows: list[PlanRow], pool, log: Callable[
         )
         object_name = sorted(objects)[0]
         try:
-            sf = pool.writer(run_id, source_name, object_name).target.sf
+            # The pool's writer for this target (the one apply_rows uses next): its client.
+            sf = pool.writer(run_id, source_name, object_name, applied_status).target.sf
             daily = sf.limits()["DailyApiRequests"]
         except Exception as error:  # no verdict: the writes themselves report what happens
             log(f"{source_name}: remaining API allowance unknown ({error}); not checked")

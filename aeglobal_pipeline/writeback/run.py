@@ -202,7 +202,7 @@ def apply_rows(run_id: str, rows: list[PlanRow], pool: TargetPool, log: Log,
     valid, invalid = validate(rows, pool.sources)
     audit.log_outcomes(run_id, invalid)
     pool.health.add(invalid)
-    valid = refuse_over_allowance(run_id, valid, pool, log)
+    valid = refuse_over_allowance(run_id, valid, pool, log, applied_status)
     by_target: dict[tuple[str, str], list[PlanRow]] = defaultdict(list)
     for row in valid:
         by_target[row.target].append(row)

@@ -91,17 +91,20 @@ def test_ae_get_and_update_prospect(sandbox):
 
 def test_ae_faults_are_transient_errors(sandbox):
     control = sandbox.control
+    control.fail_requests(429, count=1, source="ae_emea", retry_after=2)
     client = sandbox.ae()
-    client.throttle_seconds = 0.01
-    # The concurrency limit (66) is waited out by the client itself...
-    control.fail_requests(429, count=2, source="ae_emea")
-    assert client.get_prospect(1001, ["id"]) == {"id": 1001}
-    # ...up to its attempts; then it surfaces as a transient error for the caller's retries.
-    client.throttle_attempts = 2
-    control.fail_requests(429, count=2, source="ae_emea", retry_after=1)
     with pytest.raises(AccountEngagementError) as throttled:
         client.get_prospect(1001, ["id"])
-    assert throttled.value.code == 66 and throttled.value.transient and throttled.value.retry_after == 1
+    assert throttled.value.code == 66 and throttled.value.transient and throttled.value.retry_after == 2
+    # A query sequence (extraction) waits the concurrency limit out itself, up to its attempts.
+    client.throttle_seconds = 0.01
+    control.fail_requests(429, count=2, source="ae_emea", path="/prospects", method="GET")
+    assert len([p for page in client.iter_prospect_pages(["id"]) for p in page]) == 23
+    client.throttle_attempts = 2
+    control.fail_requests(429, count=2, source="ae_emea", path="/prospects", method="GET")
+    with pytest.raises(AccountEngagementError) as exhausted:
+        list(client.iter_prospect_pages(["id"]))
+    assert exhausted.value.code == 66 and exhausted.value.transient
     control.fail_record(1002, "UNABLE_TO_LOCK_ROW", source="ae_emea")
     with pytest.raises(AccountEngagementError) as locked:
         client.update_prospect(1002, {"firstName": "Locked"})
