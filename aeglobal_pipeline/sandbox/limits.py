@@ -41,6 +41,7 @@ class LimitBook:
         self._in_flight: Counter[str] = Counter()
         self.token_issued: dict[str, float] = {}  # access token -> when it was first seen
         self._expired_before: dict[str, float] = {}  # source -> tokens seen before are expired
+        self._day = time.gmtime().tm_yday
 
     def of(self, source: str) -> Limits:
         return self._limits.get(source, Limits())
@@ -66,8 +67,12 @@ class LimitBook:
             self.calls.clear()
 
     def count_call(self, source: str, daily: int) -> int | None:
-        """Count a call against today's allowance; None when the allowance is used up."""
+        """Count a call against today's allowance (UTC day); None when the allowance is used up."""
         with self._lock:
+            today = time.gmtime().tm_yday
+            if today != self._day:
+                self.calls.clear()
+                self._day = today
             if self.calls[source] >= daily:
                 return None
             self.calls[source] += 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from snapshot_helpers import private_home
+from snapshot_helpers import Sandbox, private_home
 
 from aeglobal_pipeline.cli import main
 
@@ -156,7 +156,5 @@ def test_a_fifteen_character_id_links_its_prospect_and_is_written_back(fifteen_c
                     [short, full])
     assert logged and {r[0] for r in logged} == {full}
     assert {(r[1], r[2]) for r in logged} <= {("true", "applied"), ("true", "success")}, logged
-    from conftest import Sandbox
-
     sf = Sandbox(home, home).sf("crm_emea")
     assert sf.Lead.get(short)["HasOptedOutOfEmail"] is True

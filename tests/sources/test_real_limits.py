@@ -11,7 +11,7 @@ from urllib.parse import quote
 import dagster as dg
 import pytest
 from simple_salesforce import format_soql
-from snapshot_helpers import DEFAULT_SOURCES, lead_id, make_leads, write_snapshot
+from snapshot_helpers import DEFAULT_SOURCES, Sandbox, lead_id, make_leads, write_snapshot
 
 from aeglobal_pipeline.config import load_sources
 from aeglobal_pipeline.sources.account_engagement import AccountEngagementError
@@ -41,8 +41,6 @@ def _prospects() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    from conftest import Sandbox
-
     from aeglobal_pipeline.sandbox.process import ensure_running, stop
     from aeglobal_pipeline.sandbox.snapshot import load_snapshot
 
