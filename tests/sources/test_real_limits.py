@@ -254,3 +254,14 @@ def test_limits_and_the_usage_header_report_what_is_left(estate):
         estate.control.set_limits("crm_emea", sf_daily_requests=100_000)
     assert response.json()["DailyApiRequests"] == {"Max": 5_000, "Remaining": 4_999}
     assert response.headers["Sforce-Limit-Info"] == "api-usage=1/5000"
+
+
+def test_a_query_longer_than_the_documented_limit_is_never_sent_as_a_get():
+    from simple_salesforce import Salesforce
+
+    from aeglobal_pipeline.sources.extract import rest_query_too_long
+
+    sf = Salesforce(instance_url="https://northwind.my.salesforce.com", session_id="00Dx!unused")
+    fields = ", ".join(f"pi__Managed_Package_Field_{i:03d}__c" for i in range(600))
+    assert rest_query_too_long(sf, f"SELECT Id, {fields} FROM Lead")  # noqa: S608 - constant names
+    assert not rest_query_too_long(sf, "SELECT Id, FirstName, LastName FROM Lead")
