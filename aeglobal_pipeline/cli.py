@@ -121,7 +121,7 @@ def run(apply: bool, full_refresh: bool, selection: str | None) -> None:
             quiet.append(asset)
             continue
         counts = ", ".join(
-            f"{key} {metadata[key]}" for key in ("new", "updated", "deleted") if key in metadata
+            f"{key} {metadata[key]}" for key in ("new", "updated", "deleted", "stopped") if key in metadata
         )
         click.echo(f"  {asset:<44} rows {rows!s:>9}  {counts}")
     if quiet:

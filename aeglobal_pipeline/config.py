@@ -64,6 +64,11 @@ class SalesforceConnection(BaseModel):
     security_token_env: str | None = None
     domain: Literal["login", "test"] = "login"
     api_version: str = "62.0"
+    # Renewing an expired access token (see sources/auth.py): OAuth refresh token or JWT bearer.
+    refresh_token_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    jwt_key_file_env: str | None = None
 
 
 class AccountEngagementConnection(BaseModel):
@@ -72,6 +77,11 @@ class AccountEngagementConnection(BaseModel):
     sandbox: bool = False
     base_url: str = "https://pi.pardot.com"
     access_token_env: str | None = None
+    # Renewing an expired access token with the Salesforce OAuth refresh-token grant.
+    refresh_token_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    token_url: str = "https://login.salesforce.com/services/oauth2/token"  # noqa: S105 - a URL
 
 
 class Source(BaseModel):
@@ -88,6 +98,12 @@ class Source(BaseModel):
     business_unit_id: str | None = None
     connected_crm: str | None = None
     connection: SalesforceConnection | AccountEngagementConnection | None = None
+    # Each extract re-reads this far behind its high-water mark (default 300): records can become
+    # visible with a stamp older than the newest already read (long transactions; AE lags 60 s).
+    lookback_seconds: int | None = Field(None, ge=0)
+    # A write-back plan that would leave fewer API calls than this (default 1,000) in the org's
+    # daily allowance is refused before its first call.
+    api_reserve: int | None = Field(None, ge=0)
 
     @field_validator("name")
     @classmethod
@@ -125,6 +141,14 @@ class Source(BaseModel):
     @property
     def objects(self) -> tuple[str, ...]:
         return SALESFORCE_OBJECTS if self.kind == "salesforce" else ACCOUNT_ENGAGEMENT_OBJECTS
+
+    @property
+    def extract_lookback_seconds(self) -> int:
+        return 300 if self.lookback_seconds is None else self.lookback_seconds
+
+    @property
+    def api_calls_reserved(self) -> int:
+        return 1_000 if self.api_reserve is None else self.api_reserve
 
     @property
     def is_sandbox(self) -> bool:

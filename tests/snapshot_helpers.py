@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,33 @@ def private_home(home: Path) -> Iterator[Path]:
             yield home
         finally:
             stop(home)
+
+
+@dataclass
+class Sandbox:
+    home: Path
+    snapshot: Path
+
+    @property
+    def endpoint(self):
+        from aeglobal_pipeline.sandbox.process import ensure_running
+
+        return ensure_running(self.home)
+
+    def sf(self, name: str = "crm_emea"):
+        from aeglobal_pipeline.config import load_sources
+        from aeglobal_pipeline.sources.salesforce_client import connect_salesforce
+
+        return connect_salesforce(load_sources().by_name(name))
+
+    def ae(self, name: str = "ae_emea"):
+        from aeglobal_pipeline.config import load_sources
+        from aeglobal_pipeline.sources.account_engagement import connect_account_engagement
+
+        return connect_account_engagement(load_sources().by_name(name))
+
+    @property
+    def control(self):
+        from aeglobal_pipeline.sandbox.control import SandboxControl
+
+        return SandboxControl.for_home(self.home)

@@ -30,6 +30,8 @@ _FILTERS = {
     "idGreaterThan": ("rid", ">"), "idGreaterThanOrEqualTo": ("rid", ">="),
     "idLessThan": ("rid", "<"), "idLessThanOrEqualTo": ("rid", "<="),
 }
+_QUERY_PARAMS = frozenset({"fields", "limit", "orderBy", "deleted", "nextPageToken", *_FILTERS})
+_READ_PARAMS = frozenset({"fields", "deleted"})
 _DELETED = {"false": [("is_deleted = ?", (0,))], "true": [("is_deleted = ?", (1,))], "all": []}
 
 
@@ -40,10 +42,18 @@ def call_kind(request: Request) -> str:
     return "ae_patch" if request.method == "PATCH" else "ae_get"
 
 
+def _reject_unknown_parameters(request: Request, allowed: frozenset[str]) -> None:
+    """AE refuses parameters it does not know: a misspelled filter must not pass silently."""
+    unknown = sorted(set(request.query) - allowed)
+    if unknown:
+        raise ae_error(400, 5, f"Invalid query parameters: {', '.join(unknown)}")
+
+
 def handle(app, source, request: Request) -> Response:
     match = _PATH.match(request.path)
     if match is None:
         raise ae_error(404, 2, "Invalid action: the sandbox serves /api/v5/objects/prospects only")
+    _reject_unknown_parameters(request, _QUERY_PARAMS if match["id"] is None else _READ_PARAMS)
     columns = app.store.columns(source.name, PROSPECT)
     if match["id"] is None and request.method == "GET":
         return _query(app, source, request, columns)
@@ -128,7 +138,7 @@ def _query_spec(request: Request) -> dict:
     return {
         "limit": limit, "deleted": deleted, "filters": filters,
         "by_updated": match[1].lower() == "updatedat", "desc": (match[2] or "asc").lower() == "desc",
-        "fields": request.param("fields"), "after": None,
+        "fields": request.param("fields"), "after": None, "served": 0,
     }
 
 
@@ -145,21 +155,31 @@ def _query(app, source, request: Request, columns) -> Response:
     order = KeyOrder(by_modstamp=spec["by_updated"], descending=spec["desc"])
     filters = [(sql, (bound,)) for sql, bound in spec["filters"]] + _DELETED[spec["deleted"]]
     after = tuple(spec["after"]) if spec["after"] else None
-    rows = app.store.fetch(source.name, PROSPECT, filters, order, after, spec["limit"] + 1)
-    more = len(rows) > spec["limit"]
-    rows = rows[: spec["limit"]]
+    # A token sequence ends at the cap (100,000 records): no token, and warning 203 instead.
+    room = app.limits.of(source.name).ae_sequence_cap - spec.get("served", 0)
+    size = max(min(spec["limit"], room), 0)
+    rows = app.store.fetch(source.name, PROSPECT, filters, order, after, size + 1) if size else []
+    more = len(rows) > size
+    rows = rows[:size]
+    capped = more and size == room
     next_token = next_url = None
-    if more:
+    headers = {}
+    if capped:
+        headers["Pardot-Warning"] = (
+            "203 - The nextPageToken sequence has reached its limit of records; "
+            "start a new query from the last record's position"
+        )
+    elif more:
         next_token = _sign(app, {
             **spec, "after": list(order.key(rows[-1])), "issued": time.time(),
-            "generation": app.store.generation(),
+            "generation": app.store.generation(), "served": spec.get("served", 0) + len(rows),
         })
         host = request.headers.get("Host", "127.0.0.1")
         next_url = f"https://{host}/api/v5/objects/prospects?nextPageToken={next_token}"
     to_json = _formatter(fields, columns)
     return json_response(200, {
         "values": [to_json(row) for row in rows], "nextPageToken": next_token, "nextPageUrl": next_url,
-    })
+    }, headers)
 
 
 def _one(app, source, request: Request, columns, prospect_id: str) -> Response:

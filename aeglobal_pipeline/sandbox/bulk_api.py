@@ -20,6 +20,7 @@ from aeglobal_pipeline.sandbox.fields import stamp
 from aeglobal_pipeline.sandbox.query_run import Position, QueryRun
 from aeglobal_pipeline.sandbox.server import Request, Response, json_response, parse_json, salesforce_error
 from aeglobal_pipeline.sandbox.writes import ObjectWriter, WriteError, record_fault_error
+from aeglobal_pipeline.sources.ids import to_18
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
@@ -42,6 +43,7 @@ class Job:
     batches: list[bytes] = field(default_factory=list)
     successful: list[list[str]] = field(default_factory=list)
     failed: list[list[str]] = field(default_factory=list)
+    unprocessed: list[list[str]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     processed: int = 0
     error_message: str | None = None
@@ -201,10 +203,15 @@ def _process_ingest(app, source, job: Job) -> None:
         job.error_message = f"InvalidBatch : Field name not found : {(unknown or ['Id'])[0]}"
         return
     id_index = lowered.index("id")
+    # A job can fail part-way (the org's limit, a platform error): rows before the failure stay
+    # written, the rest is left unprocessed, as Salesforce reports them.
+    fail_after = app.limits.of(source.name).bulk_fail_after
+    if fail_after is not None and fail_after < len(rows):
+        rows, job.unprocessed = rows[:fail_after], rows[fail_after:]
     with app.store.transaction() as conn:
         changed = {}
         for cells in rows:
-            record_id = cells[id_index] if len(cells) == len(job.header) else ""
+            record_id = to_18(cells[id_index]) if len(cells) == len(job.header) else ""
             error = _ingest_row(app, source, writer, job, cells, record_id, changed)
             if error is None:
                 job.successful.append([record_id, "false", *cells])
@@ -212,7 +219,10 @@ def _process_ingest(app, source, job: Job) -> None:
                 job.failed.append([record_id, error.as_bulk(), *cells])
         app.store.save(conn, source.name, job.object_name, list(changed.values()))
     job.processed = len(rows)
-    job.state = "JobComplete"
+    job.state = "Failed" if job.unprocessed else "JobComplete"
+    if job.unprocessed:
+        job.error_message = (f"InternalServerError : the job stopped after {len(rows)} of "
+                             f"{len(rows) + len(job.unprocessed)} records")
 
 
 def _ingest_row(app, source, writer: ObjectWriter, job: Job, cells, record_id, changed) -> WriteError | None:
@@ -238,7 +248,7 @@ def _ingest_results(job: Job, action: str) -> Response:
     if action == "failedresults":
         return _csv_response(job, ["sf__Id", "sf__Error", *job.header], job.failed)
     if action == "unprocessedrecords":
-        return _csv_response(job, job.header, [])
+        return _csv_response(job, job.header, job.unprocessed)
     raise salesforce_error(404, "NOT_FOUND", "The requested resource does not exist")
 
 

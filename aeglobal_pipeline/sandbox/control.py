@@ -4,6 +4,9 @@
     control.fail_requests(503, count=2, source="crm_emea", path="/query", retry_after=1)
     control.fail_record("00Q000000000001AAA", "UNABLE_TO_LOCK_ROW", times=1)
     control.stats()  # {"crm_emea": {"query": 3, "composite": 1}}
+    control.set_limits("ae_emea", ae_sequence_cap=50, ae_daily_calls=10)  # see limits.Limits
+    control.expire_tokens("crm_emea")  # every access token issued so far answers 401
+    control.commit_late_record("crm_emea", "Lead", record_id, {"FirstName": "Late"})
 """
 
 from __future__ import annotations
@@ -68,3 +71,23 @@ class SandboxControl:
 
     def reset_stats(self) -> None:
         self._call("DELETE", "stats")
+
+    def set_limits(self, source: str, *, reset_calls: bool = False, **limits: object) -> dict:
+        """Set some of a source's limits (the others keep their values); returns them all.
+        `reset_calls` starts the source's daily call count afresh (a new day)."""
+        return self._call("POST", "limits", {"source": source, "reset_calls": reset_calls, **limits})
+
+    def clear_limits(self) -> None:
+        """Every source back to the production limits, with a fresh daily allowance."""
+        self._call("DELETE", "limits")
+
+    def expire_tokens(self, source: str) -> None:
+        self._call("POST", "expire_tokens", {"source": source})
+
+    def commit_late_record(self, source: str, object_name: str, record_id: str | int,
+                           changes: dict, seconds_before_newest: float = 60) -> dict:
+        """Change a record and stamp it before the newest stamp of its object (see late.py)."""
+        return self._call("POST", "late_record", {
+            "source": source, "object": object_name, "record_id": record_id, "changes": changes,
+            "seconds_before_newest": seconds_before_newest,
+        })

@@ -1,6 +1,7 @@
 """The sandbox's access tokens and TLS material, kept under `<home>/sandbox/`.
 
-tokens.json (mode 0600): {"control": token, "sources": {source name: token}}. A token belongs to
+tokens.json (mode 0600): {"control": token, "sources": {source name: token}, "refresh": {source name:
+OAuth refresh token}}; the refresh token buys new access tokens at /services/oauth2/token. A token belongs to
 one source, as a real session id belongs to one org; the control token guards fault injection.
 ca.pem is a private CA (trustme) that clients verify the server's certificate against.
 """
@@ -67,7 +68,11 @@ def ensure_tokens(home: Path, source_names: Iterable[str] = ()) -> dict:
         tokens = read_tokens(home)
         changed = tokens.get("control") is None
         tokens["control"] = tokens.get("control") or secrets.token_urlsafe(24)
+        tokens.setdefault("refresh", {})
         for name in source_names:
+            if name not in tokens["refresh"]:
+                tokens["refresh"][name] = f"5Aep{secrets.token_urlsafe(40)}"
+                changed = True
             if name not in tokens["sources"]:
                 # Shaped like a Salesforce session id: org-id prefix, '!', opaque secret.
                 tokens["sources"][name] = f"00D{secrets.token_hex(6)}!{secrets.token_urlsafe(36)}"

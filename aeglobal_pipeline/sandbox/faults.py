@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 SALESFORCE_DEFAULT_ERRORS = {
     400: ("MALFORMED_QUERY", "The request was malformed"),
     401: ("INVALID_SESSION_ID", "Session expired or invalid"),
-    403: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    # A transient request limit; the daily TotalRequests limit is enforced by limits.py instead.
+    403: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
     404: ("NOT_FOUND", "The requested resource does not exist"),
     500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please try again."),
     503: ("SERVER_UNAVAILABLE", "Server is temporarily unavailable. Please try again."),

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from aeglobal_pipeline.sources.ids import to_18
+
 PROSPECT = "Prospect"
 
 # Fields every Salesforce object in the sandbox has, whether or not the snapshot carried them.
@@ -186,6 +188,9 @@ def from_text(column_type: str, text: str) -> object:
         return parse_date(text)
     if column_type == "int":
         return int(text)
+    if column_type in ("id", "reference"):
+        # Salesforce accepts 15-character ids and stores (and answers) the 18-character form.
+        return to_18(text)
     return text
 
 

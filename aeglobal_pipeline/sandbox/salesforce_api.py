@@ -33,6 +33,7 @@ from aeglobal_pipeline.sandbox.server import (
 from aeglobal_pipeline.sandbox.soql import Query, SoqlError, parse_query
 from aeglobal_pipeline.sandbox.store import Row, SourceInfo
 from aeglobal_pipeline.sandbox.writes import ObjectWriter, WriteError, record_fault_error
+from aeglobal_pipeline.sources.ids import to_18
 
 _PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d+)/?(?P<rest>.*)$")
 PAGE_SIZE = 2_000
@@ -112,8 +113,10 @@ def handle(app, source: SourceInfo, request: Request) -> Response:
     if head == "jobs":
         return bulk_api.handle(app, source, request, version, parts[1:])
     if head == "limits":
-        used = sum(app.stats.snapshot().get(source.name, {}).values())
-        return json_response(200, {"DailyApiRequests": {"Max": 100_000, "Remaining": 100_000 - used}})
+        daily = app.limits.of(source.name).sf_daily_requests
+        return json_response(200, {"DailyApiRequests": {
+            "Max": daily, "Remaining": app.limits.remaining(source.name, daily),
+        }})
     raise salesforce_error(404, "NOT_FOUND", "The requested resource does not exist")
 
 
@@ -222,7 +225,7 @@ def _sobjects(app, source: SourceInfo, request: Request, version: str, parts: li
         return json_response(200, {"objectDescribe": {"name": object_name}, "recentItems": []})
     if len(parts) != 2:
         raise salesforce_error(404, "NOT_FOUND", "The requested resource does not exist")
-    record_id = parts[1]
+    record_id = to_18(parts[1])
     row = app.store.get(source.name, object_name, record_id)
     if request.method == "GET":
         if row is None:
@@ -290,7 +293,7 @@ def _collection_update(app, source: SourceInfo, request: Request) -> Response:
     with app.store.transaction() as conn:
         for record in records:
             record = record if isinstance(record, dict) else {}
-            record_id = str(record.get("id") or record.get("Id") or "")
+            record_id = to_18(str(record.get("id") or record.get("Id") or ""))
             type_name = (record.get("attributes") or {}).get("type", "")
             found = lookup(type_name) if type_name else None
             error = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import ssl
 import sys
@@ -31,12 +32,13 @@ from aeglobal_pipeline.sandbox.credentials import (
     tokens_path,
 )
 from aeglobal_pipeline.sandbox.faults import Faults, FaultSpecError, Stats
+from aeglobal_pipeline.sandbox.limits import LimitBook, LimitSpecError
 from aeglobal_pipeline.sandbox.store import SourceInfo, Store, state_path
 
 SALESFORCE_PREFIX = "/services/data/"
 AE_PREFIX = "/api/v5/"
 CONTROL_PREFIX = "/__sandbox/"
-API_LIMIT = 100_000
+OAUTH_PATH = "/services/oauth2/token"
 
 
 @dataclass
@@ -46,6 +48,11 @@ class Request:
     query: dict[str, list[str]]
     headers: Message
     body: bytes
+    target: str = ""  # the request line's URI as sent (path and query string)
+
+    def request_bytes(self) -> int:
+        """URI + headers, the size Salesforce limits to 16 KB."""
+        return len(self.target.encode()) + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
 
     def param(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -103,6 +110,9 @@ class SandboxApp:
         self.store = Store(state_path(home))
         self.faults = Faults()
         self.stats = Stats()
+        self.limits = LimitBook()
+        self._refreshed_tokens: dict[str, str] = {}  # access tokens issued by the OAuth endpoint
+        self._refresh_tokens: dict[str, str] = {}
         self.cursors: dict[str, object] = {}
         self.jobs: dict[str, object] = {}
         self.lock = threading.Lock()
@@ -126,10 +136,11 @@ class SandboxApp:
             tokens = ensure_tokens(self.home)
             self.control_token = tokens["control"]
             self._token_sources = {token: name for name, token in tokens["sources"].items()}
+            self._refresh_tokens = {token: name for name, token in tokens.get("refresh", {}).items()}
             self._tokens_mtime = mtime
 
     def source_for(self, token: str | None, kind: str) -> SourceInfo | None:
-        name = self._token_sources.get(token or "")
+        name = self._token_sources.get(token or "") or self._refreshed_tokens.get(token or "")
         for source in self.store.sources():
             if source.name == name and source.kind == kind:
                 return source
@@ -140,6 +151,8 @@ class SandboxApp:
             self._refresh()
             if request.path.startswith(CONTROL_PREFIX):
                 return self._control(request)
+            if request.path == OAUTH_PATH:
+                return self._oauth_token(request)
             if request.path.startswith(SALESFORCE_PREFIX):
                 return self._salesforce(request)
             if request.path.startswith(AE_PREFIX):
@@ -169,10 +182,22 @@ class SandboxApp:
         from aeglobal_pipeline.sandbox import salesforce_api
 
         source = self.source_for(request.bearer(), "salesforce")
-        if source is None:
+        if source is None or self.limits.token_expired(request.bearer() or "", source.name):
             raise salesforce_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        usage = self.stats.count(source.name, salesforce_api.call_kind(request))
-        limit_header = {"Sforce-Limit-Info": f"api-usage={usage}/{API_LIMIT}"}
+        limits = self.limits.of(source.name)
+        if request.request_bytes() > limits.sf_max_request_bytes:
+            # Answered by Salesforce's front end, before the API: an HTML page, no JSON error.
+            too_long_uri = len(request.target.encode()) > limits.sf_max_request_bytes
+            status = 414 if too_long_uri else 431
+            text = "URI Too Long" if too_long_uri else "Request Header Fields Too Large"
+            raise ApiError(Response(status, f"<html><body>{status} {text}</body></html>".encode(),
+                                    "text/html"))
+        usage = self.limits.count_call(source.name, limits.sf_daily_requests)
+        if usage is None:
+            self.stats.count(source.name, "refused_daily_limit")
+            raise salesforce_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        self.stats.count(source.name, salesforce_api.call_kind(request))
+        limit_header = {"Sforce-Limit-Info": f"api-usage={usage}/{limits.sf_daily_requests}"}
         try:
             self._inject(source.name, request, lambda f: salesforce_error(f.status, *f.salesforce_error()))
             response = salesforce_api.handle(self, source, request)
@@ -186,7 +211,7 @@ class SandboxApp:
         from aeglobal_pipeline.sandbox import ae_api
 
         source = self.source_for(request.bearer(), "account_engagement")
-        if source is None:
+        if source is None or self.limits.token_expired(request.bearer() or "", source.name):
             raise ae_error(401, 184, "access_token is invalid, unknown, or malformed")
         unit = request.headers.get("Pardot-Business-Unit-Id")
         if not unit:
@@ -195,9 +220,41 @@ class SandboxApp:
             raise ae_error(
                 400, 201, "Business Unit specified in Pardot-Business-Unit-Id header not found or inactive."
             )
-        self.stats.count(source.name, ae_api.call_kind(request))
-        self._inject(source.name, request, lambda f: ae_error(f.status, *f.account_engagement_error()))
-        return ae_api.handle(self, source, request)
+        limits = self.limits.of(source.name)
+        # AE answers its limits with codes in the body and no Retry-After, not with HTTP 429.
+        if self.limits.count_call(source.name, limits.ae_daily_calls) is None:
+            self.stats.count(source.name, "refused_daily_limit")
+            raise ae_error(400, 122, "Daily API rate limit met")
+        if not self.limits.enter(source.name, limits.ae_concurrent):
+            self.stats.count(source.name, "refused_concurrency")
+            raise ae_error(400, 66, "You have exceeded your concurrent request limit. "
+                                    "Please wait, before trying again")
+        try:
+            self.stats.count(source.name, ae_api.call_kind(request))
+            self._inject(source.name, request, lambda f: ae_error(f.status, *f.account_engagement_error()))
+            return ae_api.handle(self, source, request)
+        finally:
+            self.limits.leave(source.name)
+
+    def _oauth_token(self, request: Request) -> Response:
+        """OAuth 2.0 refresh_token grant: a new access token for the source the refresh token
+        belongs to (what a connected app's refresh flow does)."""
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        name = self._refresh_tokens.get(form.get("refresh_token", "")) \
+            if form.get("grant_type") == "refresh_token" else None
+        if name is None:
+            return json_response(
+                400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+            )
+        token = f"00D{secrets.token_hex(6)}!{secrets.token_urlsafe(36)}"
+        with self.lock:
+            self._refreshed_tokens[token] = name
+        self.limits.issue(token)
+        host = request.headers.get("Host", "127.0.0.1")
+        return json_response(200, {
+            "access_token": token, "instance_url": f"https://{host}", "token_type": "Bearer",
+            "issued_at": str(int(time.time() * 1000)),
+        })
 
     def _control(self, request: Request) -> Response:
         route = request.path[len(CONTROL_PREFIX):].strip("/")
@@ -217,6 +274,24 @@ class SandboxApp:
         if route == "faults" and request.method == "DELETE":
             self.faults.clear()
             return Response(204)
+        if route == "limits" and request.method == "POST":
+            try:
+                body = parse_json(request, salesforce_error(400, "JSON_PARSER_ERROR", "bad JSON"))
+                return json_response(200, self.limits.set(body))
+            except LimitSpecError as error:
+                raise salesforce_error(400, "INVALID_LIMIT", str(error)) from None
+        if route == "limits" and request.method == "DELETE":
+            self.limits.clear()
+            return Response(204)
+        if route == "expire_tokens" and request.method == "POST":
+            body = parse_json(request, salesforce_error(400, "JSON_PARSER_ERROR", "bad JSON"))
+            self.limits.expire_tokens(str((body or {}).get("source", "")))
+            return Response(204)
+        if route == "late_record" and request.method == "POST":
+            from aeglobal_pipeline.sandbox.late import commit_late_record
+
+            body = parse_json(request, salesforce_error(400, "JSON_PARSER_ERROR", "bad JSON"))
+            return json_response(200, commit_late_record(self, body))
         if route == "stats" and request.method == "GET":
             return json_response(200, self.stats.snapshot())
         if route == "stats" and request.method == "DELETE":
@@ -239,7 +314,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         request = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True),
-                          self.headers, body)
+                          self.headers, body, self.path)
         response = self.app.handle(request)
         self.send_response(response.status)
         if response.body or response.status not in (204, 304):

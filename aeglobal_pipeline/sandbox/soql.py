@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from aeglobal_pipeline.sandbox.fields import Column, parse_date, to_stamp
 from aeglobal_pipeline.sandbox.store import Filter, KeyOrder
+from aeglobal_pipeline.sources.ids import to_18
 
 Predicate = Callable[[list], bool]
 
@@ -277,11 +278,11 @@ def _push_down(node: object, resolve: Callable) -> Filter | None:
         if isinstance(value, list):
             if any(v.kind != "string" for v in value):
                 return None
-            ids = [v.value for v in value]
+            ids = [to_18(v.value) for v in value]
             marks = ",".join("?" * len(ids))
             return (f"rid {'NOT IN' if node.op == 'NOT IN' else 'IN'} ({marks})", ids)
         if value.kind == "string":
-            return (f"rid {node.op} ?", (value.value,))
+            return (f"rid {node.op} ?", (to_18(value.value),))
     return None
 
 
@@ -306,7 +307,10 @@ def _typed(literal: Literal, column: Column) -> object:
         return to_stamp(str(literal.value))
     if kind == "date":
         return parse_date(str(literal.value))
-    if kind in ("string", "id", "reference"):
+    if kind in ("id", "reference"):
+        # A 15-character id filter matches the record's 18-character id, as in Salesforce.
+        return str(to_18(str(literal.value))).lower()
+    if kind == "string":
         return str(literal.value).lower()
     return literal.value
 

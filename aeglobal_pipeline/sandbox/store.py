@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aeglobal_pipeline.sandbox.fields import PROSPECT, Column, stamp, stamp_to_datetime
+from aeglobal_pipeline.sources.ids import to_18
 
 TABLES = ("sources", "columns", "records")
 # A filter is a SQL predicate over the columns rid / modstamp / is_deleted with bound parameters.
@@ -35,7 +36,7 @@ def record_key(object_name: str, record_id: object) -> str:
     """The stored key: Prospect ids are integers, padded so that text order is numeric order."""
     if object_name == PROSPECT:
         return f"{int(record_id):020d}"
-    return str(record_id)
+    return to_18(str(record_id))
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class Store:
         return [row[0] for row in rows]
 
     def get(self, source: str, object_name: str, rid: str) -> Row | None:
+        rid = rid if object_name == PROSPECT else to_18(rid)
         found = self.connection().execute(
             "SELECT rid, modstamp, is_deleted, data FROM records "
             "WHERE source = ? AND object = ? AND rid = ?",
@@ -171,6 +173,7 @@ class Store:
         return _row(found) if found else None
 
     def get_many(self, source: str, object_name: str, rids: Sequence[str]) -> dict[str, Row]:
+        rids = rids if object_name == PROSPECT else [to_18(r) for r in rids]
         found: dict[str, Row] = {}
         for start in range(0, len(rids), 500):
             chunk = list(rids[start : start + 500])

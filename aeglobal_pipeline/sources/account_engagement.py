@@ -7,6 +7,7 @@ token and the `Pardot-Business-Unit-Id` header. Errors arrive as `{"code": N, "m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -15,10 +16,15 @@ import requests
 from aeglobal_pipeline.config import AccountEngagementConnection, Source, aeglobal_home
 
 # Codes worth retrying after a pause: 62 conflicting update, 66 concurrent request limit,
-# 122 daily API limit (resets the next day), 183 internal error, 202 minute rate limit,
-# 214 request timed out.
-TRANSIENT_CODES = frozenset({62, 66, 122, 183, 202, 214})
+# 183 internal error, 202 minute rate limit, 214 request timed out. 122 (daily API limit) resets
+# the next day: a run stops that source instead (see `daily_limit`).
+TRANSIENT_CODES = frozenset({62, 66, 183, 202, 214})
+# Limit codes the client itself waits out (AE sends no Retry-After with them).
+THROTTLE_CODES = frozenset({66, 202})
+DAILY_LIMIT_CODE = 122
 TIMEOUT_SECONDS = 60
+# A nextPageToken sequence ends after 100,000 records with this warning and no token.
+SEQUENCE_CAPPED_WARNING = "203"
 
 
 class AccountEngagementError(RuntimeError):
@@ -47,8 +53,12 @@ def _iso(value: datetime | str) -> str:
 
 class AccountEngagementClient:
     def __init__(self, base_url: str, access_token: str, business_unit_id: str,
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, *, throttle_attempts: int = 6,
+                 throttle_seconds: float = 2.0):
         self.base_url = base_url.rstrip("/")
+        # Concurrency (66) and minute (202) limits: wait throttle_seconds, doubling, this often.
+        self.throttle_attempts, self.throttle_seconds = throttle_attempts, throttle_seconds
+        self.capped_sequences = 0  # how often a sequence hit the 100k cap and was restarted
         self.business_unit_id = business_unit_id
         self.session = session or requests.Session()
         self._headers = {
@@ -60,6 +70,23 @@ class AccountEngagementClient:
         return f"AccountEngagementClient({self.base_url!r}, business_unit_id={self.business_unit_id!r})"
 
     def _request(self, method: str, path: str, params: dict | None = None, json: object = None):
+        """One read or write; its caller (the write-back engine) retries and counts limit codes."""
+        response = self._send_once(method, path, params, json)
+        return response.json() if response.content else None
+
+    def _send(self, method: str, path: str, params: dict | None = None, json: object = None):
+        """One query call, waiting out the concurrency and minute limits (an extract has no
+        retry loop of its own around a page sequence); the response on success."""
+        for attempt in range(self.throttle_attempts):
+            try:
+                return self._send_once(method, path, params, json)
+            except AccountEngagementError as error:
+                if error.code not in THROTTLE_CODES or attempt == self.throttle_attempts - 1:
+                    raise
+                time.sleep(error.retry_after or self.throttle_seconds * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _send_once(self, method: str, path: str, params: dict | None, json: object):
         response = self.session.request(
             method, f"{self.base_url}/api/v5/objects/{path}", params=params, json=json,
             headers=self._headers, timeout=TIMEOUT_SECONDS,
@@ -75,26 +102,72 @@ class AccountEngagementClient:
                 response.status_code, code, message,
                 float(retry_after) if retry_after and retry_after.isdigit() else None,
             )
-        return response.json() if response.content else None
+        return response
+
+    def _sequence(self, fields: Sequence[str], first: dict) -> Iterator[tuple[list[dict], bool]]:
+        """One nextPageToken sequence: (page, capped) pairs; capped on the last page when AE
+        stopped the sequence at its cap (warning 203, no token) rather than at the end."""
+        params = {"fields": ",".join(fields), **first}
+        while True:
+            response = self._send("GET", "prospects", params=params)
+            page = response.json() if response.content else {}
+            token = page.get("nextPageToken")
+            capped = not token and SEQUENCE_CAPPED_WARNING in response.headers.get("Pardot-Warning", "")
+            yield page.get("values", []), capped
+            if not token:
+                return
+            # Only `fields` may accompany a page token.
+            params = {"fields": ",".join(fields), "nextPageToken": token}
 
     def iter_prospect_pages(
         self, fields: Sequence[str], updated_after: datetime | str | None = None,
         deleted: str = "false", limit: int = 1000,
     ) -> Iterator[list[dict]]:
-        """Pages of prospects ordered by updatedAt (then id), from `updated_after` inclusive."""
-        params: dict = {
-            "fields": ",".join(fields), "limit": limit, "deleted": deleted, "orderBy": "updatedAt asc",
-        }
+        """Pages of prospects ordered by updatedAt, from `updated_after` inclusive, complete even
+        when AE caps a sequence: the read restarts from the last updatedAt it saw. Prospects that
+        share that stamp are read by id (any number of pages of them), each prospect once."""
+        wanted = list(dict.fromkeys([*fields, "id", "updatedAt"]))
+        base = {"limit": limit, "deleted": deleted}
+        first = {**base, "orderBy": "updatedAt asc"}
         if updated_after is not None:
-            params["updatedAtAfterOrEqualTo"] = _iso(updated_after)
+            first["updatedAtAfterOrEqualTo"] = _iso(updated_after)
         while True:
-            page = self._request("GET", "prospects", params=params)
-            yield page.get("values", [])
-            token = page.get("nextPageToken")
-            if not token:
+            stamp, at_stamp = None, set()  # the newest stamp read and the ids read with it
+            capped = False
+            for page, page_capped in self._sequence(wanted, first):
+                capped = page_capped
+                for prospect in page:
+                    if prospect["updatedAt"] != stamp:
+                        stamp, at_stamp = prospect["updatedAt"], set()
+                    at_stamp.add(str(prospect["id"]))
+                if page:
+                    yield page
+            if not capped or stamp is None:
                 return
-            # Only `fields` may accompany a page token.
-            params = {"fields": ",".join(fields), "nextPageToken": token}
+            self.capped_sequences += 1
+            # More prospects may share the last stamp than one sequence holds: read them by id.
+            yield from self._drain_stamp(wanted, base, stamp, at_stamp)
+            first = {**base, "orderBy": "updatedAt asc", "updatedAtAfter": stamp}
+
+    def _drain_stamp(self, fields: list[str], base: dict, stamp: str, seen_before: set[str]):
+        """Every prospect whose updatedAt is exactly `stamp`, by id, skipping ids already read."""
+        after_id: object = None
+        while True:
+            query = {**base, "orderBy": "id asc", "updatedAtAfterOrEqualTo": stamp,
+                     "updatedAtBeforeOrEqualTo": stamp}
+            if after_id is not None:
+                query["idGreaterThan"] = after_id
+            capped = False
+            for page, page_capped in self._sequence(fields, query):
+                capped = page_capped
+                if page:
+                    after_id = page[-1]["id"]
+                    fresh = [p for p in page if str(p["id"]) not in seen_before]
+                    if fresh:
+                        yield fresh
+            if not capped:
+                return
+            self.capped_sequences += 1
 
     def get_prospect(self, prospect_id: int | str, fields: Sequence[str]) -> dict:
         return self._request("GET", f"prospects/{prospect_id}", params={"fields": ",".join(fields)})
@@ -107,8 +180,26 @@ class AccountEngagementClient:
         )
 
 
+def _ae_refresh(source: Source, connection: AccountEngagementConnection, session: requests.Session,
+                token_url: str):
+    from aeglobal_pipeline.sources.auth import oauth_refresh
+    from aeglobal_pipeline.sources.salesforce_client import env_credential
+
+    if not connection.refresh_token_env:
+        return None
+    secret = connection.client_secret_env
+    return oauth_refresh(
+        session, token_url,
+        env_credential(source, connection.refresh_token_env, "refresh_token_env"),
+        env_credential(source, connection.client_id_env, "client_id_env"),
+        env_credential(source, secret, "client_secret_env") if secret else None,
+    )
+
+
 def connect_account_engagement(source: Source) -> AccountEngagementClient:
-    """A client for a `kind: account_engagement` source (sandbox or real business unit)."""
+    """A client for a `kind: account_engagement` source (sandbox or real business unit); its
+    session renews an expired token where the connection has a refresh path (sources/auth.py)."""
+    from aeglobal_pipeline.sources.auth import RefreshingSession
     from aeglobal_pipeline.sources.salesforce_client import SourceConnectionError, env_credential
 
     if source.kind != "account_engagement":
@@ -121,9 +212,17 @@ def connect_account_engagement(source: Source) -> AccountEngagementClient:
 
         home = aeglobal_home()
         endpoint = ensure_running(home)
-        return AccountEngagementClient(
-            endpoint.url, token_for(home, source.name), source.business_unit_id or "",
-            endpoint.session(),
-        )
-    token = env_credential(source, connection.access_token_env, "access_token_env")
-    return AccountEngagementClient(connection.base_url, token, source.business_unit_id or "")
+        base_url, token, template = endpoint.url, token_for(home, source.name), endpoint.session()
+        token_url = f"{endpoint.url}/services/oauth2/token"
+    else:
+        base_url, template, token_url = connection.base_url, requests.Session(), connection.token_url
+        token = env_credential(source, connection.access_token_env, "access_token_env")
+    session = RefreshingSession(source.name, token, _ae_refresh(source, connection, template, token_url))
+    session.verify, session.trust_env = template.verify, template.trust_env
+    client = AccountEngagementClient(base_url, token, source.business_unit_id or "", session)
+
+    def follow(new_token: str) -> None:
+        client._headers["Authorization"] = f"Bearer {new_token}"
+
+    session.on_refresh = follow
+    return client

@@ -7,12 +7,12 @@ import dagster as dg
 from aeglobal_pipeline.config import Source, SourcesFile
 from aeglobal_pipeline.report.safe_text import markdown_cell as cell
 from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
+from aeglobal_pipeline.sources.auth import SourceAuthError
 from aeglobal_pipeline.sources.auth_errors import is_authentication_error
-from aeglobal_pipeline.sources.extract import (
-    ExtractResult,
-    extract_prospects,
-    extract_salesforce_object,
-)
+from aeglobal_pipeline.sources.extract import ExtractResult, extract_object
+from aeglobal_pipeline.sources.kinds import KINDS, all_objects, descriptor
+from aeglobal_pipeline.sources.limits import daily_limit_message, is_daily_limit
+from aeglobal_pipeline.sources.raw_tables import ensure_object_table, raw_table_name
 from aeglobal_pipeline.sources.raw_views import UNION_VIEWS, refresh_union_view, write_source_systems
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.warehouse import connect
@@ -33,9 +33,8 @@ def extract_asset_key(source: str, object_name: str) -> dg.AssetKey:
 
 def _preview(result: ExtractResult) -> str:
     """Counts and the newest change stamps only: raw rows carry personal data."""
-    id_column, stamp_column = (
-        ("id", "updatedAt") if result.object == "Prospect" else ("Id", "SystemModstamp")
-    )
+    object_descriptor = descriptor(result.object)
+    id_column, stamp_column = object_descriptor.id_column, object_descriptor.stamp_column
     with connect() as con:
         rows = con.execute(
             f'select "{id_column}", "{stamp_column}", _is_deleted, _run_id from {result.table} '  # noqa: S608 - identifiers from constants
@@ -62,9 +61,19 @@ def _materialize_result(result: ExtractResult) -> dg.MaterializeResult:
         }
     )
 
+def _stopped_result(source: Source, object_name: str, message: str) -> dg.MaterializeResult:
+    table = raw_table_name(source.name, object_name)
+    with connect() as con:
+        ensure_object_table(con, table, descriptor(object_name).shape)
+        rows = con.execute(f"select count(*) from {table}").fetchone()[0]  # noqa: S608 - our name
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, "table": table, "mode": "stopped", "stopped": message,
+    })
+
+
 def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition:
-    kind = "salesforce" if source.kind == "salesforce" else "account_engagement"
-    system = "Salesforce org" if source.kind == "salesforce" else "Account Engagement business unit"
+    kind = source.kind
+    system = KINDS[source.kind].label
 
     @dg.asset(
         key=extract_asset_key(source.name, object_name),
@@ -90,24 +99,27 @@ def build_extract_asset(source: Source, object_name: str) -> dg.AssetsDefinition
     ) -> dg.MaterializeResult:
         log = context.log.info
         try:
-            if source.kind == "salesforce":
-                result = extract_salesforce_object(
-                    source_systems.salesforce(source.name), source, object_name, context.run.run_id,
-                    log=log, full_refresh=config.full_refresh,
-                )
-            else:
-                result = extract_prospects(
-                    source_systems.account_engagement(source.name), source, context.run.run_id,
-                    log=log, full_refresh=config.full_refresh,
-                )
+            result = extract_object(
+                source_systems, source, object_name, context.run.run_id,
+                log=log, full_refresh=config.full_refresh,
+            )
+        except SourceAuthError as error:
+            # An expired token without a refresh path: retrying the step cannot help.
+            raise dg.Failure(description=str(error), allow_retries=False) from error
         except Exception as error:
-            if not is_authentication_error(error):
+            if is_authentication_error(error):
+                raise dg.Failure(  # no retry: a credential that failed once fails every time
+                    description=f"{source.name}: authentication failed ({type(error).__name__}: {error}); "
+                    "check the connection's credentials in sources.yaml",
+                    allow_retries=False,
+                ) from error
+            if not is_daily_limit(error):
                 raise
-            raise dg.Failure(  # no retry: a credential that failed once fails every time
-                description=f"{source.name}: authentication failed ({type(error).__name__}: {error}); "
-                "check the connection's credentials in sources.yaml",
-                allow_retries=False,
-            ) from error
+            # Stop this source cleanly: its table and mark stay as they were, the run goes on
+            # with the other sources, and no retry spends calls the org no longer has.
+            message = daily_limit_message(source.name, object_name, error)
+            context.log.warning(message)
+            return _stopped_result(source, object_name, message)
         log(
             f"{result.table}: {result.new} new, {result.updated} updated, "
             f"{result.deleted} deleted ({result.fetched} fetched, mode {result.mode})"
@@ -178,5 +190,5 @@ def build_extract_assets(sources: SourcesFile) -> list[dg.AssetsDefinition]:
         for object_name in source.objects
     ]
     # Every union view, whichever kinds this deployment has: dbt reads them all (empty is fine).
-    views = [build_union_view_asset(o, sources) for o in sorted(UNION_VIEWS)]
+    views = [build_union_view_asset(o, sources) for o in all_objects()]
     return [build_source_systems_asset(sources), *extracts, *views]

@@ -32,11 +32,13 @@ def raw_table_name(source: str, object_name: str) -> str:
 
 @dataclass(frozen=True)
 class ObjectShape:
-    """Which columns identify a record, its change stamp and its deletion flag."""
+    """Which columns identify a record, its change stamp and its deletion flag; `columns` are
+    the standard ones an empty table is created with (see sources/kinds.py)."""
 
     id_column: str
     modstamp_column: str
     deleted_column: str
+    columns: tuple[str, ...] = ()
 
 
 SALESFORCE_SHAPE = ObjectShape("Id", "SystemModstamp", "IsDeleted")
@@ -161,6 +163,8 @@ def merge_staged_pages(
     ensure_state_table(con)
     previous_mark = read_high_water_mark(con, source, object_name)
     if not staged.files:
+        # An object with no rows still gets its table, so every reader finds the relation.
+        ensure_object_table(con, table, shape)
         total = _row_count(con, table)
         return MergeResult(table, 0, 0, 0, 0, 0, _iso(previous_mark), total, _columns(con, table))
 
@@ -243,6 +247,15 @@ def merge_staged_pages(
         total_rows=_row_count(con, table),
         columns=_columns(con, table),
     )
+
+
+def ensure_object_table(con: duckdb.DuckDBPyConnection, table: str, shape: ObjectShape) -> None:
+    """Create the raw table with its standard columns if it does not exist yet (no rows)."""
+    columns = dict.fromkeys((shape.id_column, shape.modstamp_column, shape.deleted_column, *shape.columns))
+    typed = [f"{quote_identifier(c)} varchar" for c in columns]
+    typed += [f"{c} varchar" for c in METADATA_COLUMNS if c not in ("_is_deleted", "_extracted_at")]
+    typed += ["_is_deleted boolean", "_extracted_at timestamptz"]
+    con.execute(f"create table if not exists {table} ({', '.join(typed)})")
 
 
 def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:

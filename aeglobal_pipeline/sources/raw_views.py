@@ -3,7 +3,9 @@
 
 dbt reads fixed relations — `raw.salesforce_leads`, `raw.salesforce_contacts`,
 `raw.salesforce_accounts`, `raw.account_engagement_prospects`, `raw.source_systems` — while the
-set of orgs comes from sources.yaml. Each view unions every `raw.<source>__<object>` table by
+set of orgs comes from sources.yaml. Every view exists whatever the deployment's shape (no
+Account Engagement unit yet, an object with no rows): with no table behind it, it is empty.
+Each view unions every `raw.<source>__<object>` table by
 column name (regional custom fields survive) and always carries the standard columns, null where
 an org does not have them, so a missing column in one export never breaks the models.
 """
@@ -15,40 +17,13 @@ import json
 import duckdb
 
 from aeglobal_pipeline.config import SourcesFile
+from aeglobal_pipeline.sources.kinds import OBJECTS
 from aeglobal_pipeline.sources.raw_tables import METADATA_COLUMNS
 from aeglobal_pipeline.warehouse import quote_identifier
 
-STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Lead": (
-        "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Company", "Title", "Street",
-        "City", "PostalCode", "State", "Country", "Status", "LeadSource", "HasOptedOutOfEmail",
-        "DoNotCall", "IsConverted", "ConvertedContactId", "ConvertedAccountId", "Global_Person_Id__c",
-        "Brand__c",
-        "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted",
-    ),
-    "Contact": (
-        "Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title",
-        "MailingStreet", "MailingCity", "MailingPostalCode", "MailingState", "MailingCountry",
-        "Birthdate", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "Global_Person_Id__c", "Brand__c",
-        "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted",
-    ),
-    "Account": (
-        "Id", "Name", "Website", "Industry", "BillingCountry", "BillingCity",
-        "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted",
-    ),
-    "Prospect": (
-        "id", "email", "firstName", "lastName", "company", "jobTitle", "country", "city", "phone",
-        "optedOut", "isDoNotEmail", "score", "grade", "salesforceLeadId", "salesforceContactId",
-        "salesforceAccountId", "createdAt", "updatedAt", "isDeleted",
-    ),
-}
-
-UNION_VIEWS = {
-    "Lead": "raw.salesforce_leads",
-    "Contact": "raw.salesforce_contacts",
-    "Account": "raw.salesforce_accounts",
-    "Prospect": "raw.account_engagement_prospects",
-}
+# The relation dbt reads per object, and the columns it always carries: from the descriptors.
+STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {name: d.standard_columns for name, d in OBJECTS.items()}
+UNION_VIEWS: dict[str, str] = {name: d.union_view for name, d in OBJECTS.items()}
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table_name: str) -> list[str]:
@@ -84,8 +59,9 @@ def refresh_union_view(con: duckdb.DuckDBPyConnection, object_name: str) -> str:
     if not selects:
         # No source has this object yet: an empty relation with the standard shape.
         columns = [f"null::varchar as {quote_identifier(c)}" for c in standard]
-        columns += [f"null::varchar as {c}" for c in METADATA_COLUMNS if c != "_is_deleted"]
-        columns.append("null::boolean as _is_deleted")
+        columns += [f"null::varchar as {c}" for c in METADATA_COLUMNS
+                    if c not in ("_is_deleted", "_extracted_at")]
+        columns += ["null::boolean as _is_deleted", "null::timestamptz as _extracted_at"]
         selects.append(f"select {', '.join(columns)} where false")
     con.execute(f"create or replace view {view} as {' union all by name '.join(selects)}")
     return view

@@ -20,6 +20,8 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceError
 
 from aeglobal_pipeline.sources.account_engagement import AccountEngagementError
+from aeglobal_pipeline.sources.auth import SourceAuthError
+from aeglobal_pipeline.sources.limits import is_daily_limit
 
 T = TypeVar("T")
 
@@ -91,11 +93,15 @@ def classify(error: BaseException, retry_after: float | None = None) -> Failure:
         return Failure(code, error.message, error.transient and not error.daily_limit,
                        error.retry_after or retry_after,
                        fatal=error.daily_limit or error.status == 401)
+    if isinstance(error, SourceAuthError):  # expired token, no refresh path: stop the target
+        return Failure("INVALID_SESSION_ID", str(error), False, fatal=True)
     if isinstance(error, SalesforceError):
         code, message = _salesforce_code(error.content)
         code = code or f"HTTP_{error.status}"
-        transient = error.status >= 500 or code in SALESFORCE_TRANSIENT_CODES
-        return Failure(code, message, transient, retry_after, fatal=error.status == 401)
+        # The daily allocation (TotalRequests) does not come back within this run.
+        daily = is_daily_limit(error)
+        transient = (error.status >= 500 or code in SALESFORCE_TRANSIENT_CODES) and not daily
+        return Failure(code, message, transient, retry_after, fatal=error.status == 401 or daily)
     if isinstance(error, requests.ConnectTimeout):  # never reached the server: safe to resend
         return Failure("CONNECT_TIMEOUT", str(error)[:300], True)
     if isinstance(error, requests.Timeout):
@@ -170,7 +176,7 @@ def limit_request_time(session: requests.Session, seconds: float | None) -> None
             session.mount(prefix, TimeoutAdapter(seconds))
 
 
-RETRYABLE_ERRORS = (SalesforceError, AccountEngagementError, requests.RequestException)
+RETRYABLE_ERRORS = (SalesforceError, AccountEngagementError, SourceAuthError, requests.RequestException)
 
 
 def call_with_retries(

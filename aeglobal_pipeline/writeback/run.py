@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from aeglobal_pipeline.config import Source, SourcesFile, aeglobal_home, load_sources
 from aeglobal_pipeline.warehouse import connect
 from aeglobal_pipeline.writeback import audit, echo
+from aeglobal_pipeline.writeback.allowance import refuse_over_allowance
 from aeglobal_pipeline.writeback.audit import Outcome
 from aeglobal_pipeline.writeback.engine import BatchWriter, Health, WritebackOptions, await_landing
 from aeglobal_pipeline.writeback.plan import (
@@ -207,6 +208,7 @@ def apply_rows(run_id: str, rows: list[PlanRow], pool: TargetPool, log: Log,
     valid, invalid = validate(rows, pool.sources)
     audit.log_outcomes(run_id, invalid)
     pool.health.add(invalid)
+    valid = refuse_over_allowance(run_id, valid, pool, log, applied_status)
     by_target: dict[tuple[str, str], list[PlanRow]] = defaultdict(list)
     for row in valid:
         by_target[row.target].append(row)

@@ -17,6 +17,8 @@ from typing import Protocol
 from simple_salesforce import Salesforce, format_soql
 
 from aeglobal_pipeline.sources.account_engagement import AccountEngagementClient
+from aeglobal_pipeline.sources.ids import to_18
+from aeglobal_pipeline.writeback.bulk_results import created_jobs, outcomes_of_failed_jobs
 from aeglobal_pipeline.writeback.retry import (
     RETRYABLE_ERRORS,
     SALESFORCE_TRANSIENT_CODES,
@@ -91,13 +93,16 @@ class SalesforceTarget:
             except CallFailed as error:
                 found.update(dict.fromkeys(ids, error.failure))
                 continue
-            for record in result["records"]:
-                found[record["Id"]] = Current(
+            # Salesforce answers 18-character ids; the plan may hold a 15-character one.
+            by_id = {
+                record["Id"]: Current(
                     record.get("SystemModstamp"), {f: record.get(f) for f in fields},
                     record.get("LastModifiedDate"),
                 )
+                for record in result["records"]
+            }
             for record_id in ids:
-                found.setdefault(record_id, NOT_FOUND)
+                found[record_id] = by_id.get(to_18(record_id), NOT_FOUND)
         return found
 
     def write(self, records: list[RecordWrite], bulk: bool) -> dict[str, Failure | None]:
@@ -114,7 +119,9 @@ class SalesforceTarget:
                                            self.meter, self.on_retry)
             except CallFailed:
                 continue  # no stamp: the caller reports how many are missing
-            found.update({r["Id"]: r.get("SystemModstamp") for r in result["records"]})
+            stamps = {r["Id"]: r.get("SystemModstamp") for r in result["records"]}
+            found.update({i: stamps[to_18(i)] for i in record_ids[start:start + READ_SLICE]
+                          if to_18(i) in stamps})
         return found
 
     def unwritable(self, fields: list[str]) -> dict[str, str]:
@@ -171,7 +178,8 @@ class SalesforceTarget:
                  **{f: to_csv_value(v) for f, v in r.values.items()}} for r in records]
         handler = getattr(self.sf.bulk2, self.object)
         try:
-            jobs = handler.update(records=rows, wait=self.bulk_poll_seconds)
+            with created_jobs(self.sf.session) as job_ids:
+                jobs = handler.update(records=rows, wait=self.bulk_poll_seconds)
             failed_text = [
                 call_with_retries(lambda j=job["job_id"]: handler.get_failed_records(j), self.policy,
                                   self.meter, self.on_retry)
@@ -182,7 +190,11 @@ class SalesforceTarget:
         except CallFailed:
             raise
         except Exception as error:  # SalesforceOperationError / BulkV2LoadError: the job failed
-            raise CallFailed(Failure("BULK_JOB_FAILED", str(error)[:300], False)) from error
+            if not job_ids:
+                raise CallFailed(Failure("BULK_JOB_FAILED", str(error)[:300], False)) from error
+            # Failed part-way: the rows it processed are written; the result sets say which.
+            return outcomes_of_failed_jobs(handler, job_ids, [r.record_id for r in records],
+                                           SALESFORCE_TRANSIENT_CODES, str(error))
         outcome: dict[str, Failure | None] = {r.record_id: None for r in records}
         for text in failed_text:
             for row in csv.DictReader(io.StringIO(text)):

@@ -96,6 +96,15 @@ def test_ae_faults_are_transient_errors(sandbox):
     with pytest.raises(AccountEngagementError) as throttled:
         client.get_prospect(1001, ["id"])
     assert throttled.value.code == 66 and throttled.value.transient and throttled.value.retry_after == 2
+    # A query sequence (extraction) waits the concurrency limit out itself, up to its attempts.
+    client.throttle_seconds = 0.01
+    control.fail_requests(429, count=2, source="ae_emea", path="/prospects", method="GET")
+    assert len([p for page in client.iter_prospect_pages(["id"]) for p in page]) == 23
+    client.throttle_attempts = 2
+    control.fail_requests(429, count=2, source="ae_emea", path="/prospects", method="GET")
+    with pytest.raises(AccountEngagementError) as exhausted:
+        list(client.iter_prospect_pages(["id"]))
+    assert exhausted.value.code == 66 and exhausted.value.transient
     control.fail_record(1002, "UNABLE_TO_LOCK_ROW", source="ae_emea")
     with pytest.raises(AccountEngagementError) as locked:
         client.update_prospect(1002, {"firstName": "Locked"})

@@ -11,7 +11,7 @@ renamed as (
     select
         _record_key as record_key,
         _source as source,
-        Id as account_id,
+        {{ salesforce_id('Id') }} as account_id,
         {{ blank_as_null('Name') }} as account_name,
         {{ blank_as_null('Website') }} as website,
         {{ blank_as_null('Industry') }} as industry,

@@ -11,8 +11,8 @@ renamed as (
     select
         _record_key as record_key,
         _source as source,
-        Id as contact_id,
-        {{ blank_as_null('AccountId') }} as account_id,
+        {{ salesforce_id('Id') }} as contact_id,
+        {{ salesforce_id('AccountId') }} as account_id,
         {{ blank_as_null('FirstName') }} as first_name,
         {{ blank_as_null('LastName') }} as last_name,
         {{ blank_as_null('Email') }} as email,
