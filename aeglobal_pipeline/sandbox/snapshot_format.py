@@ -32,7 +32,9 @@ REQUIRED_COLUMNS = {
 }
 # One API name: a letter, then letters, digits and single underscores, not ending in one; a
 # custom field ends in __c. No dots: a relationship column (Account.Name) is not a field.
-API_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*(?:__c)?$")
+# An optional managed-package namespace (`pi__`), the name, an optional custom suffix (`__c`).
+_NAME_PART = r"[A-Za-z](?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*"
+API_NAME = re.compile(rf"^(?:{_NAME_PART}__)?{_NAME_PART}(?:__c)?$")
 _SALESFORCE_ID = re.compile(r'^"?[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?"?,')
 _PROSPECT_ID = re.compile(r'^"?\d{1,12}"?,')
 

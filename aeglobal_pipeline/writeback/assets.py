@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
 from aeglobal_pipeline.sources.resources import SourceSystems
 from aeglobal_pipeline.writeback import audit
 from aeglobal_pipeline.writeback.engine import DEFAULT_BULK_THRESHOLD, WritebackOptions
@@ -78,6 +79,7 @@ def writeback(
 
 @dg.asset(
     key=ECHO_STAMPS_KEY,
+    deps=[CONFIGURATION_CHECK_KEY],  # it re-reads the orgs: a bad rules or sources file stops it first
     group_name=WRITEBACK_GROUP,
     kinds={"salesforce", "account_engagement", "duckdb"},
     owners=["team:data-engineering"],

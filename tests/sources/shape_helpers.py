@@ -57,8 +57,9 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def load_and_run(home: Path, snapshot: Path, *extra: str) -> str:
-    load = CliRunner().invoke(main, ["sandbox", "load", str(snapshot)])
+def load_and_run(home: Path, snapshot: Path, *extra: str, allow_empty: tuple[str, ...] = ()) -> str:
+    flags = [arg for obj in allow_empty for arg in ("--allow-empty", obj)]
+    load = CliRunner().invoke(main, ["sandbox", "load", str(snapshot), *flags])
     assert load.exit_code == 0, load.output
     result = CliRunner().invoke(main, ["run", *extra])
     assert result.exit_code == 0, result.output
