@@ -1,6 +1,9 @@
 -- What the rules do not cover yet, reported instead of dropped: columns of a source that the
 -- field dictionary does not declare for its object and region (a field request), regional
--- statuses lifecycle.yaml does not map, and persons past their regime's retention period.
+-- statuses lifecycle.yaml does not map, persons past their regime's retention period, values
+-- that failed hygiene (one row per record and field: the record key and the reason), and
+-- records attached to their person too weakly to receive person fields. A union: each kind of
+-- finding is one branch with the same columns.
 
 with
 
@@ -25,6 +28,24 @@ golden as (
 consent_regimes as (
 
     select * from {{ source('rules', 'consent_regimes') }}
+
+),
+
+invalid_values as (
+
+    select * from {{ ref('int_governance__invalid_values') }}
+
+),
+
+records as (
+
+    select * from {{ ref('int_governance__records') }}
+
+),
+
+thresholds as (
+
+    select * from {{ source('rules', 'identity_thresholds') }}
 
 ),
 
@@ -82,6 +103,37 @@ retention as (
 
 ),
 
+invalid_field_values as (
+
+    select
+        'invalid_value' as finding_type,
+        source, object, region,
+        record_key as subject,
+        1 as record_count,
+        field || ': ' || problem || ' — "'
+            || regexp_replace(left(value, 60), '[\x00-\x1f\x7f\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2066}-\x{2069}]', '?', 'g')
+            || case when length(value) > 60 then '…' else '' end
+            || '" is never used nor written: fix it in the source' as detail
+    from invalid_values
+
+),
+
+weak_attachments as (
+
+    select
+        'weak_attachment' as finding_type,
+        records.source, records.object, records.region,
+        'person fields not written' as subject,
+        count(*) as record_count,
+        'attached to their person below thresholds.write_probability ' || any_value(thresholds.write_probability)
+            || ' (matching.yaml): they receive the global id and consent only' as detail
+    from records
+    cross join thresholds
+    where records.attach_probability < thresholds.write_probability
+    group by all
+
+),
+
 unioned as (
 
     select * from undeclared_fields
@@ -89,6 +141,10 @@ unioned as (
     select * from unmapped_statuses
     union all
     select * from retention
+    union all
+    select * from invalid_field_values
+    union all
+    select * from weak_attachments
 
 ),
 

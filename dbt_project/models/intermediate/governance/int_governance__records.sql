@@ -65,6 +65,9 @@ final as (
             end as last_modified_at
         ),
         person_map.global_person_id,
+        -- the record's best link inside its person (1 for a deterministic link, null alone):
+        -- the write-back's confidence gate (thresholds.write_probability)
+        person_map.match_probability as attach_probability,
         source_systems.kind,
         source_systems.connected_crm,
         -- A converted lead is read-only in Salesforce; its contact carries the person on.
