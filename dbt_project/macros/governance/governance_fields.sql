@@ -7,12 +7,13 @@
   Which record wins is NOT decided here: that is rules.precedence, read by the generic model.
 #}
 {% macro governance_fields() -%}
+    {%- set dictionary = source('rules', 'field_dictionary') -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set query -%}
         select field, any_value(value_type), any_value(match_form), max(max_length)
-        from {{ source('rules', 'field_dictionary') }}
+        from {{ dictionary }}
         where kind = 'central' and survivorship
         group by field
         order by min(position)

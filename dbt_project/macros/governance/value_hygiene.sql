@@ -11,15 +11,24 @@
     {#- kind → [lower-cased values] of seed placeholder_values, plus 'email_domain_typo'. -#}
     {%- set found = {'any': [], 'name': [], 'company': [], 'email_local': [], 'email_domain': [],
                      'email_domain_typo': []} -%}
+    {#- The seeds' tables, not ref(): in a dbt unit test ref() names the test's fixture, which a
+        query at compile time cannot read. Each calling model declares `-- depends_on:` both seeds. -#}
     {%- if execute -%}
-        {%- for row in run_query("select kind, lower(trim(value)) from " ~ ref('placeholder_values')) -%}
+        {%- set placeholder_values = seed_relation('placeholder_values') -%}
+        {%- set domain_typos = seed_relation('email_domain_typos') -%}
+        {%- for row in run_query("select kind, lower(trim(value)) from " ~ placeholder_values) -%}
             {%- do found[row[0]].append(row[1]) -%}
         {%- endfor -%}
-        {%- for row in run_query("select lower(trim(domain)) from " ~ ref('email_domain_typos')) -%}
+        {%- for row in run_query("select lower(trim(domain)) from " ~ domain_typos) -%}
             {%- do found['email_domain_typo'].append(row[0]) -%}
         {%- endfor -%}
     {%- endif -%}
     {{ return(found) }}
+{%- endmacro %}
+
+{% macro seed_relation(name) -%}
+    {%- set node = graph.nodes['seed.' ~ project_name ~ '.' ~ name] -%}
+    {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}
 
 {% macro sql_list(values) -%}

@@ -21,6 +21,10 @@
 -- - only values the target's legal entity may receive; the global id on every writable CRM record.
 -- Incremental per person (macros/incremental_governance.sql).
 
+-- value hygiene's word lists (read by field_values_of, which an incremental build calls here)
+-- depends_on: {{ ref('placeholder_values') }}
+-- depends_on: {{ ref('email_domain_typos') }}
+
 with
 
 winners as (

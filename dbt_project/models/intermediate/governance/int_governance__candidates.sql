@@ -18,6 +18,10 @@
 -- Incremental per person (macros/incremental_governance.sql).
 -- depends_on: {{ ref('int_governance__records') }}
 
+-- value hygiene's word lists (read by field_values_of, which an incremental build calls here)
+-- depends_on: {{ ref('placeholder_values') }}
+-- depends_on: {{ ref('email_domain_typos') }}
+
 with
 
 {%- if is_incremental() %}

@@ -9,6 +9,10 @@
 -- stewards see it in governance_findings instead of it being dropped silently.
 -- Incremental per person (macros/incremental_governance.sql).
 
+-- value hygiene's word lists (macros/governance/value_hygiene.sql)
+-- depends_on: {{ ref('placeholder_values') }}
+-- depends_on: {{ ref('email_domain_typos') }}
+
 with
 
 records as (
