@@ -207,6 +207,7 @@ ApiName = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")
 
 
 WritePolicy = Literal["fill_empty", "correct", "never"]
+MatchForm = Literal["name", "email", "phone", "company", "lower_trim", "postal", "place", "exact"]
 ObjectName = Literal["Lead", "Contact", "Prospect"]
 
 
@@ -219,7 +220,7 @@ class CentralField(_Strict):
     # survivorship and write-back (field_dictionary.yaml's header explains each)
     survivorship: bool = False
     type: Literal["text", "date", "boolean"] = "text"
-    match_form: Literal["name", "email", "phone", "company", "lower_trim", "postal", "place", "exact"] | None = None
+    match_form: MatchForm | None = None
     contact_point: bool = False
     write: WritePolicy = "fill_empty"
     write_on: dict[ObjectName, WritePolicy] = Field(default_factory=dict)
@@ -232,7 +233,8 @@ class CentralField(_Strict):
     def problems(self) -> list[tuple[str, str]]:
         found = []
         if self.survivorship and self.match_form is None:
-            found.append(("match_form", f"a survivorship field needs a match_form (one of {', '.join(MATCH_FORMS)})"))
+            forms = ", ".join(MATCH_FORMS)
+            found.append(("match_form", f"a survivorship field needs a match_form (one of {forms})"))
         if not self.survivorship and self.match_form is not None:
             found.append(("match_form", "only a survivorship field has a match_form"))
         policies = [("write", self.write)] + [(f"write_on.{o}", p) for o, p in self.write_on.items()]

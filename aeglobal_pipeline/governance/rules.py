@@ -115,7 +115,8 @@ def _identity_thresholds(directory: Path) -> dict[str, float]:
             if isinstance(found.get(key), int | float):
                 defaults[key] = float(found[key])
     gate = found.get("write_probability") if isinstance(found, dict) else None
-    defaults["write_probability"] = float(gate) if isinstance(gate, int | float) else defaults["match_probability"]
+    has_gate = isinstance(gate, int | float)
+    defaults["write_probability"] = float(gate) if has_gate else defaults["match_probability"]
     return defaults
 
 
@@ -145,13 +146,14 @@ def _cross_file_problems(rules: dict[str, Any], directory: Path) -> list[str]:
     survivorship = dictionary.survivorship_fields()
     found += [f"{_display(directory, 'precedence.yaml')}: {key}: {message}"
               for key, message in precedence.field_problems(survivorship)]
+    dictionary_file = _display(directory, "field_dictionary.yaml")
     for channel, spec in consent.channels.items():
         where = f"{_display(directory, 'consent.yaml')}: channels.{channel}.field"
         if survivorship.get(spec.field) != "boolean":
-            found.append(f"{where}: {spec.field!r} is not a boolean survivorship field in field_dictionary.yaml")
+            found.append(f"{where}: {spec.field!r} is not a boolean survivorship field in {dictionary_file}")
         elif dictionary.central_fields[spec.field].write != "correct":
-            found.append(f"{_display(directory, 'field_dictionary.yaml')}: central_fields.{spec.field}.write: "
-                         f"consent field of channel {channel!r} must be `correct` (an opt-out overwrites an opt-in)")
+            found.append(f"{dictionary_file}: central_fields.{spec.field}.write: consent field of channel "
+                         f"{channel!r} must be `correct` (an opt-out overwrites an opt-in)")
     if found:
         return found
     regions = [None, *precedence.region_overrides]
