@@ -178,10 +178,15 @@ def rollback(run_id: str) -> None:
               help="CSV with source, object, record_id, person_id (e.g. DIR.truth.csv).")
 @click.option("--hard-negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of look-alike pairs (default: beside the truth file, if there).")
-def evaluate(truth: Path, hard_negatives: Path | None) -> None:
-    """Score the current global_person_map against a ground truth."""
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object (for scripts).")
+def evaluate(truth: Path, hard_negatives: Path | None, as_json: bool) -> None:
+    """Score the current global_person_map, and the write-back plan when the truth attributes
+    are beside the truth file (X.truth_attributes.csv), against a ground truth."""
+    import json
+
     import duckdb
 
+    from aeglobal_pipeline.evaluation.writeback import identity_dict, writeback_section
     from aeglobal_pipeline.identity.evaluate import default_hard_negatives
     from aeglobal_pipeline.identity.evaluate import evaluate as evaluate_identity
 
@@ -191,7 +196,13 @@ def evaluate(truth: Path, hard_negatives: Path | None) -> None:
         _fail("no identity.global_person_map in the warehouse yet: run `aeglobal run` first")
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
+    writeback, note = writeback_section(truth)
+    if as_json:
+        figures = {"identity": identity_dict(report), "writeback": writeback.to_dict() if writeback else None}
+        click.echo(json.dumps({**figures, "writeback_skipped": note}, indent=2, default=str))
+        return
     click.echo(str(report))
+    click.echo(str(writeback) if writeback else f"write-back: not scored ({note})")
 
 
 @main.group()

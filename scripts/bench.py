@@ -12,6 +12,8 @@ For each size, in a fresh $AEGLOBAL_HOME (DIR/<size>, default /tmp/aeglobal-benc
    steps, its peak memory the largest RSS sampled while they ran. Stages: extract, staging
    (seeds, staging, person records), identity, survivorship/plan (governance + marts),
    write-back (dry run); `startup` is the time before the first step (imports, dbt parse).
+   Then `aeglobal evaluate --json` (not timed): identity scores and the write-back plan's
+   person-field changes scored against the generator's true attributes.
 2. the incremental run: change a share of the person records (Lead, Contact, Prospect) by
    loading a modified copy of the snapshot (aeglobal_pipeline/sandbox/change.py), run
    `aeglobal run` again, and compare identity.global_person_map before/after for the records
@@ -276,6 +278,18 @@ def compare_maps(before: tuple[dict[str, str], dict[str, str]], after: tuple[dic
     }
 
 
+def evaluate_full_run(env: dict[str, str], snapshot: Path) -> dict:
+    """`aeglobal evaluate --json` after the full run: identity scores and the write-back plan's
+    changes scored against the generator's true attributes (not timed)."""
+    truth = snapshot.parent / f"{snapshot.name}.truth.csv"
+    log(f"  evaluate: aeglobal evaluate --truth {truth} --json")
+    done = subprocess.run([AEGLOBAL, "evaluate", "--truth", str(truth), "--json"], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-2000:]}
+    return json.loads(done.stdout)
+
+
 # -- one size ----------------------------------------------------------------------------------
 
 
@@ -319,6 +333,7 @@ def bench_size(persons: int, args: argparse.Namespace) -> dict:
         result["setup"] = [generate, load]
         stages_of = asset_stages()
         result["full"] = run_pipeline("full", env, home, logs / "full", source_records, stages_of)
+        result["evaluation"] = evaluate_full_run(env, snapshot)
 
         log(f"== incremental: changing {args.incremental_share:.1%} of the person records")
         before = person_map(home)
@@ -403,6 +418,7 @@ def print_table(result: dict) -> None:
                      f"{result['incremental_fraction_of_full']:>9.0%}")
         print("-" * len(header))
         print(line)
+    print_evaluation(result.get("evaluation"))
     if "identity_stability" in result:
         change, stability = result["change"], result["identity_stability"]
         print(f"incremental change: {change['edit']} edits, {change['delete']} deletes, "
@@ -420,6 +436,27 @@ def print_table(result: dict) -> None:
     if not result.get("ok"):
         print(f"FAILED: {result.get('error')}")
     print(f"json: {result['json']}")
+
+
+def print_evaluation(evaluation: dict | None) -> None:
+    if not evaluation:
+        return
+    if "error" in evaluation:
+        print(f"evaluate failed: {evaluation['error']}")
+        return
+    scores = evaluation["identity"]["scores"]
+    print(f"identity (full run): pairwise precision {scores['pairwise_precision']:.4f} recall "
+          f"{scores['pairwise_recall']:.4f} F1 {scores['pairwise_f1']:.4f}")
+    writeback = evaluation.get("writeback")
+    if not writeback:
+        print(f"write-back: not scored ({evaluation.get('writeback_skipped')})")
+        return
+    print(f"write-back plan (full run): {writeback['person_field_changes']:,} person-field changes; "
+          f"good fills + fixes {writeback['good_fills_plus_fixes']:,}")
+    for category, count in writeback["counts"].items():
+        print(f"  {category:<24} {count:>9,} {writeback['shares'][category]:>8.2%}")
+    skipped = ", ".join(f"{k} {n:,}" for k, n in writeback["not_scored"].items())
+    print(f"  not scored (not person-field values): {skipped or 'none'}")
 
 
 def main() -> int:

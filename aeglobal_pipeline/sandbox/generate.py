@@ -2,8 +2,9 @@
 
 Writes `DIR/sources.yaml` and `DIR/<source>/<Object>.csv` (the snapshot contract), and beside
 DIR, never inside it, `<DIR>.truth.csv` (source, object, record_id, person_id for every Lead,
-Contact and Prospect row, deleted ones included) and `<DIR>.hard_negatives.csv` (pairs of
-records of different persons that look alike, with the reason).
+Contact and Prospect row, deleted ones included), `<DIR>.hard_negatives.csv` (pairs of
+records of different persons that look alike, with the reason) and `<DIR>.truth_attributes.csv`
+(every person's true names, e-mails, phones, employers and addresses: sandbox/truth_attributes.py).
 
 Persons are generated one at a time and their rows streamed to the CSV writers; the only state
 kept for the whole run is per company (account ids per org, first users of role mailboxes and
@@ -41,6 +42,7 @@ from aeglobal_pipeline.sandbox.records import (
     salesforce_id,
 )
 from aeglobal_pipeline.sandbox.rows import RowWriter
+from aeglobal_pipeline.sandbox.truth_attributes import ATTRIBUTE_FIELDS, attributes_path
 from aeglobal_pipeline.sandbox.world import CompanyPool, countries, landline, mobile, postal_code
 from aeglobal_pipeline.sandbox.world import street as make_street
 
@@ -88,6 +90,7 @@ class Output:
         truth, negatives = truth_paths(out)
         self._open("truth", truth, TRUTH_FIELDS)
         self._open("negatives", negatives, HARD_NEGATIVE_FIELDS)
+        self._open("attributes", attributes_path(truth), ATTRIBUTE_FIELDS)
         self.hard_negatives = 0
 
     def _open(self, key, path: Path, columns: list[str]) -> None:
@@ -102,6 +105,9 @@ class Output:
         self.counts[source][obj] += 1
         if person_id is not None:
             self.writers["truth"].writerow((source, obj, values[0], person_id))
+
+    def attributes(self, rows) -> None:
+        self.writers["attributes"].writerows(rows)
 
     def hard_negative(self, key_a: str, key_b: str, reason: str) -> None:
         self.writers["negatives"].writerow((key_a, key_b, reason))

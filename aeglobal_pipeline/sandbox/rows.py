@@ -10,6 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aeglobal_pipeline.sandbox.noise import (
+    EXTENSION_WRITTEN,
+    address_noise,
+    company_noise,
+    email_noise,
+    extension,
+    foreign_mobile,
+    name_noise,
+    with_extension,
+)
 from aeglobal_pipeline.sandbox.people import (
     Job,
     Person,
@@ -30,6 +40,7 @@ from aeglobal_pipeline.sandbox.records import (
     lifecycle_times,
     sf_timestamp,
 )
+from aeglobal_pipeline.sandbox.truth_attributes import attribute_rows
 
 if TYPE_CHECKING:
     from aeglobal_pipeline.sandbox.generate import Generator
@@ -68,14 +79,15 @@ class RowWriter:
         """(address as typed, kind) where kind is work | personal | household | role | ''."""
         draw = self.rng.random()
         company = job.company
+        rng = self.rng
         if person.in_household and person.household_email and draw < 0.25:
-            return render_email(self.rng, person.household_email), "household"
+            return email_noise(rng, render_email(rng, person.household_email)), "household"
         if company and draw < 0.05:
             return f"{company.role_local}@{company.domain}", "role"
         if job.email and draw < 0.72:
-            return render_email(self.rng, job.email), "work"
+            return email_noise(rng, render_email(rng, job.email)), "work"
         if draw < 0.9 or required:
-            return render_email(self.rng, person.personal_email), "personal"
+            return email_noise(rng, render_email(rng, person.personal_email)), "personal"
         return "", ""
 
     def phone(self, person: Person, job: Job) -> tuple[str, str]:
@@ -85,7 +97,9 @@ class RowWriter:
         if job.direct and draw < 0.5:
             return job.direct.format(self.rng), "direct"
         if job.company and draw < 0.65:
-            return job.company.switchboard.format(self.rng), "switchboard"
+            number = job.company.switchboard.format(self.rng)
+            ext = extension(person, job) if self.rng.random() < EXTENSION_WRITTEN else ""
+            return with_extension(self.rng, number, ext), "switchboard"
         if draw < 0.7:
             return person.home_phone.format(self.rng), "home"
         return "", ""
@@ -144,7 +158,8 @@ class RowWriter:
         )
         if self.rng.random() < 0.15:
             return "", city.name, "", state  # only the city was captured
-        return street_variant(self.rng, street), city.name, postal, state
+        street_typed, city_typed = address_noise(self.rng, street_variant(self.rng, street), city.name)
+        return street_typed, city_typed, postal, state
 
     def opted_out(self, person: Person) -> bool:
         # Consent differs between a person's copies: one system heard the opt-out, others not.
@@ -189,6 +204,7 @@ class RowWriter:
 
     # person records ------------------------------------------------------------------------
     def write_person(self, person: Person, plans: list[tuple[str, str, int]]) -> list[str]:
+        person.mobile = foreign_mobile(self.rng, person)
         keys: list[str] = []
         crm: list[tuple[str, str, str, str, int, str]] = []  # org, object, id, account, job, email
         for source, kind, job_index in plans:
@@ -204,6 +220,7 @@ class RowWriter:
                 crm.append((source, "Lead", record_id, "", job_index, email))
             else:
                 self.prospect(source, person, job, job_index, keys, crm)
+        self.out.attributes(attribute_rows(person, self.gen.names))
         return keys
 
     def contact(self, org, person, job, job_index, keys) -> tuple[str, str, str]:
@@ -211,7 +228,7 @@ class RowWriter:
         account = self.account_id(org, person, job)
         record_id = self.gen.new_id(org, "Contact")
         record_key = key(org, "Contact", record_id)
-        first, last = render_name(rng, person, self.gen.names, native_ok=org == "crm_apac")
+        first, last = name_noise(rng, *render_name(rng, person, self.gen.names, native_ok=org == "crm_apac"))
         email, email_kind = self.email(person, job)
         phone, phone_kind = self.phone(person, job)
         street, city, postal, state = self.address(person, job)
@@ -240,7 +257,7 @@ class RowWriter:
         rng = self.rng
         record_id = self.gen.new_id(org, "Lead")
         record_key = key(org, "Lead", record_id)
-        first, last = render_name(rng, person, self.gen.names, native_ok=org == "crm_apac")
+        first, last = name_noise(rng, *render_name(rng, person, self.gen.names, native_ok=org == "crm_apac"))
         email, email_kind = self.email(person, job)
         if converted and rng.random() < 0.9:  # conversion copied the lead's address over
             email, email_kind = converted[5], "converted"
@@ -249,7 +266,7 @@ class RowWriter:
         created, modified, stamp = lifecycle_times(rng, self.created_at(person, job_index))
         if converted:  # the lead existed before the contact it was converted into
             created, modified, stamp = lifecycle_times(rng, created - int(rng.random() * 90 * DAY))
-        company = job.company.name_variant(rng) if job.company else rng.choice(NO_COMPANY)
+        company = company_noise(rng, job.company.name_variant(rng)) if job.company else rng.choice(NO_COMPANY)
         open_statuses, converted_status = LEAD_STATUSES[org]
         opted = self.opted_out(person)
         values = [
@@ -275,7 +292,7 @@ class RowWriter:
         rng = self.rng
         record_id = self.gen.new_prospect_id(bu)
         record_key = key(bu, "Prospect", record_id)
-        first, last = render_name(rng, person, self.gen.names, native_ok=False)
+        first, last = name_noise(rng, *render_name(rng, person, self.gen.names, native_ok=False))
         email, email_kind = self.email(person, job, required=True)
         phone, phone_kind = self.phone(person, job)
         created, modified, _ = lifecycle_times(rng, self.created_at(person, job_index))
@@ -304,7 +321,7 @@ class RowWriter:
         score = int(rng.random() ** 2 * 300)
         values = [
             record_id, email, first, last,
-            job.company.name_variant(rng) if job.company else "",
+            company_noise(rng, job.company.name_variant(rng)) if job.company else "",
             job.title if rng.random() < 0.6 else "", person.country.spelling(rng),
             person.jobs[job_index].company.city.name if job.company else person.home_city.name,
             phone, boolean(opted), boolean(rng.random() < 0.03), str(score), GRADES.pick(rng),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from random import Random
 
+import phonenumbers
+
 from aeglobal_pipeline.sandbox.names import Weighted, language_of, read_table, slug, weighted_spec
 
 
@@ -116,6 +118,10 @@ class Phone:
     area: str
     subscriber: str
 
+    def e164(self) -> str:
+        """The number as the generator means it (the truth), before any user typed it."""
+        return f"+{countries()[self.country].calling_code}{self.area}{self.subscriber}"
+
     def format(self, rng: Random) -> str:
         c = countries()[self.country]
         area, sub = self.area, self.subscriber
@@ -141,9 +147,58 @@ class Phone:
         return f"00{c.calling_code} {area} {sub}"
 
 
+@lru_cache(maxsize=4096)
+def number_shape(country_code: str, area: str, usual_length: int) -> tuple[int, str]:
+    """(subscriber length, allowed first digits) that make numbers under `area` valid for
+    libphonenumber, the length nearest the usual one: real numbers are valid, and a pipeline that
+    refuses invalid numbers must not refuse the generator's. Probed once per area, with its own
+    seeded Random, so the result does not depend on the order areas are first used."""
+    country = countries()[country_code]
+    probe = Random(stable_seed("number-shape", country_code, area))
+    best = (usual_length, "")
+    for length in sorted(range(4, 11), key=lambda n: (abs(n - usual_length), n)):
+        firsts = "".join(
+            first
+            for first in "0123456789"
+            if all(
+                phonenumbers.is_valid_number(
+                    phonenumbers.parse(f"+{country.calling_code}{area}{first}{digits(probe, length - 1)}")
+                )
+                for _ in range(3)
+            )
+        )
+        if len(firsts) > len(best[1]):
+            best = (length, firsts)
+    return best if best[1] else (usual_length, "0123456789")
+
+
+@lru_cache(maxsize=65536)
+def _leading_digits_valid(country_code: str, area: str, leading: str, length: int) -> bool:
+    """Whether numbers under `area` starting with `leading` are valid (numbering plans also
+    reserve ranges by the second digit, e.g. Australian mobiles 047x)."""
+    country = countries()[country_code]
+    probe = Random(stable_seed("leading-digits", country_code, area, leading, length))
+    rest = length - len(leading)
+    return all(
+        phonenumbers.is_valid_number(
+            phonenumbers.parse(f"+{country.calling_code}{area}{leading}{digits(probe, rest)}")
+        )
+        for _ in range(2)
+    )
+
+
+def _subscriber(rng: Random, country: Country, area: str, usual_length: int) -> str:
+    length, firsts = number_shape(country.code, area, usual_length)
+    for _ in range(8):
+        number = rng.choice(firsts) + digits(rng, length - 1)
+        if _leading_digits_valid(country.code, area, number[:2], length):
+            break
+    return number
+
+
 def landline(rng: Random, country: Country, city: City) -> Phone:
     length = 7 if country.calling_code == "1" else min(8, max(5, 9 - len(city.area_code)))
-    return Phone(country.code, city.area_code, digits(rng, length))
+    return Phone(country.code, city.area_code, _subscriber(rng, country, city.area_code, length))
 
 
 def mobile(rng: Random, country: Country) -> Phone:
@@ -151,7 +206,7 @@ def mobile(rng: Random, country: Country) -> Phone:
         city = country.cities.pick(rng)
         return landline(rng, country, city)
     prefix = rng.choice(country.mobile_prefixes)
-    return Phone(country.code, prefix, digits(rng, max(6, 9 - len(prefix) + 1)))
+    return Phone(country.code, prefix, _subscriber(rng, country, prefix, max(6, 9 - len(prefix) + 1)))
 
 
 def postal_code(rng: Random, country: Country, city: City) -> str:

@@ -57,7 +57,7 @@ def _truth(summary) -> dict[str, str]:
 def _files(base: Path, name: str) -> dict[str, bytes]:
     root = base / name
     files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-    for suffix in (".truth.csv", ".hard_negatives.csv"):
+    for suffix in (".truth.csv", ".hard_negatives.csv", ".truth_attributes.csv"):
         files[suffix] = (base / f"{name}{suffix}").read_bytes()
     return files
 
@@ -67,7 +67,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     generate_snapshot(400, 5, tmp_path / "b")
     generate_snapshot(400, 6, tmp_path / "c")
     a, b, c = _files(tmp_path, "a"), _files(tmp_path, "b"), _files(tmp_path, "c")
-    assert len(a) == 14  # sources.yaml, 3 CRM orgs × 3 objects, 2 prospect files, 2 truth files
+    assert len(a) == 15  # sources.yaml, 3 CRM orgs × 3 objects, 2 prospect files, 3 truth files
     assert a == b
     assert a["crm_emea/Lead.csv"] != c["crm_emea/Lead.csv"]
 

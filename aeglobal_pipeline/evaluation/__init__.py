@@ -1,0 +1,1 @@
+"""Scoring what the pipeline plans against the generator's ground truth."""
