@@ -78,7 +78,6 @@ differing as (
     select
         winners.*,
         nullif(trim(winners.current_api_value), '') is null as target_is_empty,
-        current_state.value as current_norm_source,
         current_state.value_norm as current_norm,
         current_state.problem as current_problem,
         current_state.form_rank as current_form_rank,
@@ -140,7 +139,7 @@ person_field_changes as (
                      or (own.form_rank > 0 and own.value_frequency < change.value_frequency)))))
        -- format only: where the field opts in
        or (change.normalize_on_write and change.current_norm = change.value_norm
-           and change.current_norm_source is distinct from change.value)
+           and trim(change.current_api_value) is distinct from change.value)
 
 ),
 
