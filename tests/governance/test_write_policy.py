@@ -44,7 +44,8 @@ def lead(n: int, first: str, last: str, email: str = "", phone: str = "", compan
 def contact(n: int, first: str, last: str, email: str = "") -> dict:
     return {"Id": f"003{n:012d}AAA", "FirstName": first, "LastName": last, "Email": email, "Phone": "",
             "MailingCountry": "DE", "HasOptedOutOfEmail": "false", "DoNotCall": "false",
-            "Global_Person_Id__c": "", "IsDeleted": "false", "LastModifiedDate": "2024-01-01T10:00:00.000+0000"}
+            "Global_Person_Id__c": "", "IsDeleted": "false",
+            "LastModifiedDate": "2024-01-01T10:00:00.000+0000"}
 
 
 OBJECTS = {
