@@ -206,7 +206,8 @@ def test_plan_checks_pass_and_catch_each_kind_of_bad_row(built, tmp_path):
         find_replaced_contact_points,
     )
 
-    finders = [find_invalid_new_values, find_replaced_contact_points, find_overlong_values, find_formula_values]
+    finders = [find_invalid_new_values, find_replaced_contact_points, find_overlong_values,
+               find_formula_values]
     with duckdb.connect(str(built[0]), read_only=True) as con:
         assert [finder(con) for finder in finders] == [[], [], [], []]
     copy = tmp_path / "warehouse.duckdb"
@@ -214,7 +215,9 @@ def test_plan_checks_pass_and_catch_each_kind_of_bad_row(built, tmp_path):
     bad = [("Phone", None, "+10897693440"), ("Email", "jan@gmail.com", "jan@northwind.de"),
            ("Company", None, "Y" * 256), ("FirstName", None, "=cmd|' /C calc'!A0")]
     with duckdb.connect(str(copy)) as con:
-        con.executemany("insert into marts.writeback_plan values ('crm_uk', 'Lead', ?, ?, ?, ?, 'x', 'test', 'P9')",
-                        [(f"BAD{i}", field, current, new) for i, (field, current, new) in enumerate(bad)])
+        con.executemany(
+            "insert into marts.writeback_plan values ('crm_uk', 'Lead', ?, ?, ?, ?, 'x', 'test', 'P9')",
+            [(f"BAD{i}", field, current, new) for i, (field, current, new) in enumerate(bad)],
+        )
         caught = [[row["record_id"] for row in finder(con)] for finder in finders]
     assert caught == [["BAD0"], ["BAD1"], ["BAD2"], ["BAD3"]]
