@@ -222,6 +222,7 @@ class CentralField(_Strict):
     type: Literal["text", "date", "boolean"] = "text"
     match_form: MatchForm | None = None
     contact_point: bool = False
+    employer_bound: bool = False
     write: WritePolicy = "fill_empty"
     write_on: dict[ObjectName, WritePolicy] = Field(default_factory=dict)
     normalize_on_write: bool = False

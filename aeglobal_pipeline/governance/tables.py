@@ -29,7 +29,7 @@ TABLES: dict[str, str] = {
     "field_dictionary": "kind varchar, field varchar, region varchar, object varchar, api_name varchar, "
     "writable boolean, personal_data boolean, owner varchar, definition varchar, position integer, "
     "survivorship boolean, value_type varchar, match_form varchar, contact_point boolean, "
-    "write_policy varchar, normalize_on_write boolean, max_length integer",
+    "write_policy varchar, normalize_on_write boolean, max_length integer, employer_bound boolean",
     "lifecycle_stages": "stage varchar, rank integer, min_score double",
     "lifecycle_status_map": "region varchar, object varchar, status varchar, stage varchar",
     "scoring": "rule_id varchar, scope varchar, region varchar, signal varchar, api_field varchar, "
@@ -60,12 +60,12 @@ def _precedence_rows(rules: GovernanceRules) -> tuple[list[tuple], list[tuple]]:
 def _field_dictionary_rows(rules: GovernanceRules) -> list[tuple]:
     dictionary = rules.field_dictionary
     rows = []
-    no_policy = (None,) * 8
+    no_policy = (None,) * 9
     for position, (field, spec) in enumerate(dictionary.central_fields.items(), start=1):
         def policy(obj: str | None, spec=spec, position=position) -> tuple:
             write = spec.write_policy(obj) if obj else spec.write
             return (position, spec.survivorship, spec.type, spec.match_form, spec.contact_point, write,
-                    spec.normalize_on_write, spec.max_length)
+                    spec.normalize_on_write, spec.max_length, spec.employer_bound)
 
         if not spec.api_names:
             rows.append(("central", field, ANY, None, None, False, spec.personal_data, spec.owner,

@@ -68,12 +68,14 @@
         first: consent moves only towards the opt-out; a worse form (an initial, a full name in
         the last-name field, swapped names, a role mailbox) never beats a clean one; then the form
         most independent records support (value_frequency), so one record's value never beats a
-        form two others agree on, unless precedence.yaml makes the field `authoritative`; the
+        form two others agree on, unless precedence.yaml makes the field `authoritative` (its
+        strategy decides first: the priority list, or the most recent record); otherwise the
         strategy breaks ties (the best role in the form, its most recent record). Within the
         winning form, the best-written value (case) of the best-placed record is the one shown. -#}
     case when strategy = 'most_restrictive' then restrictive_rank end asc nulls last,
     form_rank asc,
     case when authoritative and strategy = 'source_priority' then form_priority end asc nulls last,
+    case when authoritative and strategy = 'most_recent' then form_latest end desc nulls last,
     value_frequency desc,
     case when strategy = 'source_priority' then form_priority end asc nulls last,
     case when strategy in ('most_recent', 'most_frequent') then form_latest end desc nulls last,

@@ -15,7 +15,8 @@
 -- - a change that is format-only (same normalised value) only where the field opts in
 --   (`normalize_on_write`);
 -- - only values that passed hygiene (invalid ones never win), never a role mailbox onto another
---   record, and only between records attached to their person at or above
+--   record, an employer-bound value (work phone, office address, work e-mail) only between
+--   records of the same company, and only between records attached to their person at or above
 --   thresholds.write_probability (matching.yaml): a weaker attachment gets the global id and
 --   consent only (governance_findings: weak_attachment);
 -- - only values the target's legal entity may receive; the global id on every writable CRM record.
@@ -108,10 +109,22 @@ person_field_candidates as (
     select differing.*
     from differing
     cross join thresholds
-    where not is_consent
-      and copyable
-      and target_attach_probability >= thresholds.write_probability
-      and attach_probability >= thresholds.write_probability
+    left join records as value_record on value_record.record_key = differing.record_key
+    left join records as target_record on target_record.record_key = differing.target_record_key
+    left join candidates as employer
+        on employer.global_person_id = differing.global_person_id
+        and employer.person_rank = 1
+        -- the employer field: the dictionary's field compared as a company
+        and employer.field in (select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company')
+    where not differing.is_consent
+      and differing.copyable
+      and differing.target_attach_probability >= thresholds.write_probability
+      and differing.attach_probability >= thresholds.write_probability
+      -- an employer's phone, address or work e-mail only between records of the person's current
+      -- employer (golden company): a job change leaves the old one's values behind
+      and (not differing.employer_bound
+           or (differing.match_form = 'email' and value_record.is_free_mail)
+           or (value_record.company_norm = employer.value_norm and target_record.company_norm = employer.value_norm))
 
 ),
 
@@ -134,7 +147,8 @@ person_field_changes as (
                      or (change.current_form_rank > 0 and contains(change.current_norm, change.value_norm))
                      -- a typo of a form more independent records support
                      or (change.value_frequency >= 2 and coalesce(own.value_frequency, 1) < change.value_frequency
-                         and damerau_levenshtein(change.current_norm, change.value_norm) <= 2)
+                         and damerau_levenshtein(change.current_norm, change.value_norm)
+                             <= case when length(change.value_norm) >= 8 then 2 else 1 end)
                      -- swapped given / family names, the other order better supported
                      or (own.form_rank > 0 and own.value_frequency < change.value_frequency)))))
        -- format only: where the field opts in

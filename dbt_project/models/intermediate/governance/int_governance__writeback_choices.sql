@@ -85,7 +85,7 @@ consent_channels as (
 writable_fields as (
 
     -- with the write policy of each (field, object): fill_empty / correct (never is not writable)
-    select field, object, api_name, write_policy, normalize_on_write, contact_point
+    select field, object, api_name, write_policy, normalize_on_write, contact_point, employer_bound, match_form
     from field_dictionary
     where kind = 'central' and writable and api_name is not null
 
@@ -151,7 +151,9 @@ target_fields as (
         profile_fields.api_name,
         profile_fields.write_policy,
         profile_fields.normalize_on_write,
-        profile_fields.contact_point
+        profile_fields.contact_point,
+        profile_fields.employer_bound,
+        profile_fields.match_form
     from target_records
     inner join profile_fields
         on profile_fields.object = target_records.object
