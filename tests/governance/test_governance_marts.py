@@ -38,6 +38,7 @@ OBJECTS = {
     }]},
     "ae_emea": {"Prospect": [{
         "id": "7001", "email": "a.alt@northwind.de", "firstName": "Anna", "lastName": "Schmidt", "phone": "",
+        "company": "Northwind",
         "country": "DE", "optedOut": "true", "isDoNotEmail": "false",
         "salesforceLeadId": LEAD_DE, "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
     }]},
