@@ -108,7 +108,7 @@ invalid_field_values as (
     select
         'invalid_value' as finding_type,
         source, object, region,
-        record_key as subject,
+        record_key || ' ' || field as subject,
         1 as record_count,
         field || ': ' || problem || ' — "'
             || regexp_replace(left(value, 60), '[\x00-\x1f\x7f\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2066}-\x{2069}]', '?', 'g')
