@@ -116,6 +116,10 @@ person_field_candidates as (
         and employer.person_rank = 1
         -- the employer field: the dictionary's field compared as a company
         and employer.field in (select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company')
+    -- a target without a company that can receive one gets the employer's in this same plan
+    left join targets as company_target
+        on company_target.target_record_key = differing.target_record_key
+        and company_target.field = employer.field
     where not differing.is_consent
       and differing.copyable
       and differing.target_attach_probability >= thresholds.write_probability
@@ -124,7 +128,10 @@ person_field_candidates as (
       -- employer (golden company): a job change leaves the old one's values behind
       and (not differing.employer_bound
            or (differing.match_form = 'email' and value_record.is_free_mail)
-           or (value_record.company_norm = employer.value_norm and target_record.company_norm = employer.value_norm))
+           or (value_record.company_norm = employer.value_norm
+               and coalesce(target_record.company_norm,
+                            case when company_target.field is not null then employer.value_norm end)
+                   = employer.value_norm))
 
 ),
 
@@ -135,6 +142,12 @@ person_field_changes as (
     left join candidates as own
         on own.record_key = change.target_record_key
         and own.field = change.field
+    -- the person's winning other name (given ↔ family), to recognise a full name in one field
+    left join candidates as other_name
+        on other_name.global_person_id = change.global_person_id
+        and other_name.person_rank = 1
+        and other_name.field = case change.field when 'given_name' then 'family_name'
+                                                 when 'family_name' then 'given_name' end
     where change.target_is_empty
        or (change.write_policy = 'correct' and (
               change.current_problem is not null
@@ -145,6 +158,8 @@ person_field_changes as (
                      (length(change.current_norm) = 1 and starts_with(change.value_norm, change.current_norm))
                      -- the full name in one field, the winning name inside it
                      or (change.current_form_rank > 0 and contains(change.current_norm, change.value_norm))
+                     or change.current_norm in (other_name.value_norm || ' ' || change.value_norm,
+                                                change.value_norm || ' ' || other_name.value_norm)
                      -- a typo of a form more independent records support
                      or (change.value_frequency >= 2 and coalesce(own.value_frequency, 1) < change.value_frequency
                          and damerau_levenshtein(change.current_norm, change.value_norm)
