@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,10 +45,22 @@ def test_run_extracts_everything_then_a_second_run_changes_nothing(demo_home):
     assert len(counts) == 11
     assert all(new > 0 for new, _, _ in counts.values()), counts
     assert (demo_home / "warehouse.duckdb").exists()
+    _assert_evaluate_scores_the_plan(demo_home)
 
     second = CliRunner().invoke(main, ["run"])
     assert second.exit_code == 0, second.output
     assert set(_counts(second.output).values()) == {(0, 0, 0)}
+
+
+def _assert_evaluate_scores_the_plan(home: Path) -> None:
+    """`aeglobal evaluate --json` scores the run's writeback_plan against the truth attributes."""
+    result = CliRunner().invoke(main, ["evaluate", "--truth", str(home / "snap.truth.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    writeback = json.loads(result.output)["writeback"]
+    assert writeback["person_field_changes"] == sum(writeback["counts"].values()) > 0
+    assert writeback["counts"]["good_fill"] > 0 and writeback["not_scored"]["global id"] > 0
+    example = writeback["examples"]["good_fill"][0]
+    assert example["rule"].startswith("precedence.") and example["current_value"] in (None, "")
 
 
 def test_definitions_list_every_extract_asset_with_group_and_kinds(demo_home):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 import phonenumbers
 
@@ -24,7 +24,7 @@ _STREET_WORDS = (
 GMAIL = {"gmail.com", "googlemail.com"}
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Lower-case, accents off, punctuation to spaces, whitespace collapsed."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).casefold())
