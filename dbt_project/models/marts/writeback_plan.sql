@@ -116,19 +116,27 @@ person_field_candidates as (
         and employer.person_rank = 1
         -- the employer field: the dictionary's field compared as a company
         and employer.field in (select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company')
-    -- a target without a company that can receive one gets the employer's in this same plan
+    -- a record without a company that can receive one gets the employer's in this same plan
     left join targets as company_target
         on company_target.target_record_key = differing.target_record_key
         and company_target.field = employer.field
+    left join targets as value_company_target
+        on value_company_target.target_record_key = differing.record_key
+        and value_company_target.field = employer.field
     where not differing.is_consent
       and differing.copyable
       and differing.target_attach_probability >= thresholds.write_probability
       and differing.attach_probability >= thresholds.write_probability
+      -- a single-valued field (write policy correct: names) is written only when its winning form
+      -- beats every other clean form; two spellings equally supported are for stewards
+      and (differing.write_policy <> 'correct' or differing.uncontested)
       -- an employer's phone, address or work e-mail only between records of the person's current
       -- employer (golden company): a job change leaves the old one's values behind
       and (not differing.employer_bound
            or (differing.match_form = 'email' and value_record.is_free_mail)
-           or (value_record.company_norm = employer.value_norm
+           or (coalesce(value_record.company_norm,
+                        case when value_company_target.field is not null then employer.value_norm end)
+                   = employer.value_norm
                and coalesce(target_record.company_norm,
                             case when company_target.field is not null then employer.value_norm end)
                    = employer.value_norm))

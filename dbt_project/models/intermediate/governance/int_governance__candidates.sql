@@ -181,6 +181,35 @@ swapped_forms as (
         and ((this.field = 'given_name' and other.field = 'family_name')
              or (this.field = 'family_name' and other.field = 'given_name'))
     where other.value_frequency > this.value_frequency
+    union
+    -- The full name in one field: a family form that is a given form of the person plus
+    -- another word, or the other way round ("Judith Ward" beside "Judith"), whatever the record's
+    -- own other field holds (it may be empty until the write-back fills it).
+    select this.global_person_id, this.field, this.value_norm
+    from value_votes as this
+    inner join value_votes as other
+        on other.global_person_id = this.global_person_id
+        and ((this.field = 'given_name' and other.field = 'family_name')
+             or (this.field = 'family_name' and other.field = 'given_name'))
+    where starts_with(this.value_norm, other.value_norm || ' ')
+       or ends_with(this.value_norm, ' ' || other.value_norm)
+
+),
+
+contest as (
+
+    -- Per person and field, the support of the best and second-best clean forms: a winner that
+    -- does not beat every other clean form is contested (two spellings, equally supported).
+    select
+        global_person_id, field,
+        max(value_frequency) as top_support,
+        count(*) filter (where value_frequency = top_support_window) as top_forms
+    from (
+        select *, max(value_frequency) over (partition by global_person_id, field) as top_support_window
+        from value_votes
+        where form_rank = 0
+    ) as clean_forms
+    group by global_person_id, field
 
 ),
 
@@ -192,7 +221,10 @@ scored as (
         value_votes.form_priority,
         value_votes.form_latest,
         greatest(value_votes.form_rank, case when swapped_forms.field is not null then 1 else 0 end)
-            as form_rank
+            as form_rank,
+        -- the form beats every other clean form of the field (or is the only one)
+        coalesce(contest.top_forms = 1 and value_votes.value_frequency = contest.top_support, true)
+            as uncontested
     from eligible
     inner join value_votes
         on value_votes.global_person_id = eligible.global_person_id
@@ -202,6 +234,9 @@ scored as (
         on swapped_forms.global_person_id = eligible.global_person_id
         and swapped_forms.field = eligible.field
         and swapped_forms.value_norm = eligible.value_norm
+    left join contest
+        on contest.global_person_id = eligible.global_person_id
+        and contest.field = eligible.field
 
 ),
 
@@ -229,7 +264,7 @@ final as (
         value, value_norm, last_modified_at, strategy, rule_name, rule_region, ignore_empty,
         matched_role, priority_position, restrictive_rank, value_frequency, candidate_count,
         person_rank, authoritative, lineage_key, attach_probability, copyable, form_rank, case_rank,
-        form_priority, form_latest,
+        form_priority, form_latest, uncontested,
         case strategy
             when 'most_restrictive' then 'most_restrictive'
             else 'supported by ' || value_frequency || ' independent of ' || candidate_count || ' records'

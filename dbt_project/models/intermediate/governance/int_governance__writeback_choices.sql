@@ -281,7 +281,7 @@ chosen as (
         targets.*,
         {%- for column in ['record_key', 'legal_entity', 'value', 'value_norm', 'last_modified_at', 'strategy',
                            'reason', 'restrictive_rank', 'priority_position', 'value_frequency',
-                           'attach_probability', 'copyable', 'form_rank', 'case_rank'] %}
+                           'attach_probability', 'copyable', 'form_rank', 'case_rank', 'uncontested'] %}
         case when visibility.field is not null then golden_values.{{ column }} else fallback_values.{{ column }} end
             as {{ 'value_legal_entity' if column == 'legal_entity' else column }}{{ ',' if not loop.last }}
         {%- endfor %}
