@@ -205,9 +205,16 @@ contest as (
         max(value_frequency) as top_support,
         count(*) filter (where value_frequency = top_support_window) as top_forms
     from (
-        select *, max(value_frequency) over (partition by global_person_id, field) as top_support_window
+        select
+            value_votes.*,
+            max(value_votes.value_frequency) over (partition by value_votes.global_person_id, value_votes.field)
+                as top_support_window
         from value_votes
-        where form_rank = 0
+        anti join swapped_forms
+            on swapped_forms.global_person_id = value_votes.global_person_id
+            and swapped_forms.field = value_votes.field
+            and swapped_forms.value_norm = value_votes.value_norm
+        where value_votes.form_rank = 0
     ) as clean_forms
     group by global_person_id, field
 
