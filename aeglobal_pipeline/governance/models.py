@@ -7,15 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Fields the survivorship model resolves (dbt macro governance_fields() has the same list).
-SURVIVORSHIP_FIELDS: dict[str, str] = {
-    "given_name": "text", "family_name": "text", "email": "text", "phone": "text",
-    "mobile": "text", "company": "text", "street": "text", "city": "text", "postal_code": "text",
-    "state": "text", "country_code": "text", "birthdate": "date",
-    "email_opt_out": "boolean", "phone_opt_out": "boolean",
-}  # fmt: skip
-# Derived per person, not by survivorship; still subject to the dictionary and sharing.
+# Derived per person, not by survivorship; still subject to the dictionary and sharing. The
+# survivorship fields are the dictionary's `survivorship: true` ones (FieldDictionary.survivorship_fields).
 DERIVED_FIELDS = ("global_person_id", "lifecycle_stage")
+WRITE_POLICIES = ("fill_empty", "correct", "never")
+MATCH_FORMS = ("name", "email", "phone", "company", "lower_trim", "postal", "place", "exact")
 STRATEGIES = ("source_priority", "most_recent", "most_frequent", "most_restrictive")
 ROLES = ("owning_crm", "owning_ae", "any_crm", "any_ae")
 OBJECTS = ("Lead", "Contact", "Prospect")
@@ -45,6 +41,8 @@ class FieldRule(_Strict):
     strategy: str | None = None
     priority: list[str] | None = None
     ignore_empty: bool | None = None
+    # true: the priority list decides before support (how many independent records agree)
+    authoritative: bool | None = None
 
     @field_validator("strategy")
     @classmethod
@@ -98,28 +96,45 @@ class Precedence(_Strict):
             ignore_empty = ignore_empty if layer.ignore_empty is None else layer.ignore_empty
         return strategy, priority, ignore_empty
 
+    def is_authoritative(self, field: str, region: str | None = None) -> bool:
+        layers = [self.default, self.fields.get(field)]
+        if region is not None:
+            layers.append(self.region_overrides.get(region, {}).get(field))
+        found = False
+        for layer in layers:
+            if layer is not None and layer.authoritative is not None:
+                found = layer.authoritative
+        return found
+
     def problems(self) -> list[tuple[str, str]]:
         found = []
         if self.default.strategy is None:
             found.append(("default.strategy", "a default strategy is required"))
         if self.default.strategy == "most_restrictive":
             found.append(("default.strategy", "most_restrictive applies to boolean fields only"))
+        return found
+
+    def field_problems(self, fields: dict[str, str]) -> list[tuple[str, str]]:
+        """Keys naming a field the dictionary does not resolve by survivorship (`fields`: name →
+        type), or a most_restrictive strategy on a non-boolean field."""
+        found = []
         scopes = [("fields", None, self.fields)] + [
             (f"region_overrides.{region}", region, rules) for region, rules in self.region_overrides.items()
         ]
         for prefix, region, rules in scopes:
             for field in rules:
                 key = f"{prefix}.{field}"
-                if field not in SURVIVORSHIP_FIELDS:
-                    expected = ", ".join(SURVIVORSHIP_FIELDS)
-                    found.append((key, f"unknown field {field!r} (expected one of {expected})"))
+                if field not in fields:
+                    expected = ", ".join(fields)
+                    found.append((key, f"unknown field {field!r} (expected one of {expected}: "
+                                       "the survivorship fields of field_dictionary.yaml)"))
                     continue
                 strategy, _, _ = self.resolve(field, region)
-                if strategy == "most_restrictive" and SURVIVORSHIP_FIELDS[field] != "boolean":
+                if strategy == "most_restrictive" and fields[field] != "boolean":
                     message = f"most_restrictive applies to boolean fields only, not {field!r}"
                     found.append((f"{key}.strategy", message))
         for index, entry in enumerate(self.protected_fields):
-            if entry.field not in SURVIVORSHIP_FIELDS:
+            if entry.field not in fields:
                 found.append((f"protected_fields[{index}].field", f"unknown field {entry.field!r}"))
         return found
 
@@ -131,13 +146,7 @@ class Channel(_Strict):
     field: str
     propagation: Literal["legal_entity", "global"]
     opt_in_evidence_fields: list[str] = Field(default_factory=list)
-
-    @field_validator("field")
-    @classmethod
-    def _boolean_field(cls, value: str) -> str:
-        if SURVIVORSHIP_FIELDS.get(value) != "boolean":
-            raise ValueError(f"{value!r} is not a boolean opt-out field")
-        return value
+    # Whether `field` is a boolean survivorship field is checked against the dictionary (rules.py).
 
 
 class Regime(_Strict):
@@ -197,12 +206,47 @@ class Sharing(_Strict):
 ApiName = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")
 
 
+WritePolicy = Literal["fill_empty", "correct", "never"]
+MatchForm = Literal["name", "email", "phone", "company", "lower_trim", "postal", "place", "exact"]
+ObjectName = Literal["Lead", "Contact", "Prospect"]
+
+
 class CentralField(_Strict):
     definition: str = Field(min_length=1)
     owner: str = Field(min_length=1)
     personal_data: bool = False
-    api_names: dict[Literal["Lead", "Contact", "Prospect"], str] = Field(default_factory=dict)
-    read_only_on: list[Literal["Lead", "Contact", "Prospect"]] = Field(default_factory=list)
+    api_names: dict[ObjectName, str] = Field(default_factory=dict)
+    read_only_on: list[ObjectName] = Field(default_factory=list)
+    # survivorship and write-back (field_dictionary.yaml's header explains each)
+    survivorship: bool = False
+    type: Literal["text", "date", "boolean"] = "text"
+    match_form: MatchForm | None = None
+    contact_point: bool = False
+    employer_bound: bool = False
+    write: WritePolicy = "fill_empty"
+    write_on: dict[ObjectName, WritePolicy] = Field(default_factory=dict)
+    normalize_on_write: bool = False
+    max_length: int | None = Field(default=None, gt=0)
+
+    def write_policy(self, object_name: str) -> str:
+        return self.write_on.get(object_name, self.write)  # type: ignore[arg-type]
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = []
+        if self.survivorship and self.match_form is None:
+            forms = ", ".join(MATCH_FORMS)
+            found.append(("match_form", f"a survivorship field needs a match_form (one of {forms})"))
+        if not self.survivorship and self.match_form is not None:
+            found.append(("match_form", "only a survivorship field has a match_form"))
+        policies = [("write", self.write)] + [(f"write_on.{o}", p) for o, p in self.write_on.items()]
+        for key, policy in policies:
+            if self.contact_point and policy == "correct":
+                found.append((key, "a contact point is never replaced by another (a person may have "
+                                   "several): use fill_empty or never"))
+        for obj in self.write_on:
+            if obj not in self.api_names:
+                found.append((f"write_on.{obj}", f"the field has no API name on {obj}"))
+        return found
 
 
 class RegionalField(_Strict):
@@ -218,11 +262,19 @@ class FieldDictionary(_Strict):
     system_fields: dict[Literal["Lead", "Contact", "Prospect"], list[str]] = Field(default_factory=dict)
     regional_fields: dict[str, list[RegionalField]] = Field(default_factory=dict)
 
+    def survivorship_fields(self) -> dict[str, str]:
+        """Name → type of every field survivorship resolves, in declaration order."""
+        return {name: spec.type for name, spec in self.central_fields.items() if spec.survivorship}
+
     def problems(self) -> list[tuple[str, str]]:
         found = []
-        for field in (*SURVIVORSHIP_FIELDS, *DERIVED_FIELDS):
+        for field in DERIVED_FIELDS:
             if field not in self.central_fields:
                 found.append((f"central_fields.{field}", "required central field is missing"))
+        if not self.survivorship_fields():
+            found.append(("central_fields", "no field has `survivorship: true`"))
+        for name, spec in self.central_fields.items():
+            found += [(f"central_fields.{name}.{key}", message) for key, message in spec.problems()]
         return found
 
 

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from aeglobal_pipeline.config import ConfigError, read_yaml
 from aeglobal_pipeline.governance.models import (
     DERIVED_FIELDS,
-    SURVIVORSHIP_FIELDS,
     Consent,
     FieldDictionary,
     Lifecycle,
@@ -29,9 +28,7 @@ from aeglobal_pipeline.governance.models import (
     _Strict,
 )
 
-__all__ = [
-    "DERIVED_FIELDS", "SURVIVORSHIP_FIELDS", "GovernanceRules", "RulesError", "load_rules", "rules_dir",
-]  # fmt: skip
+__all__ = ["DERIVED_FIELDS", "GovernanceRules", "RulesError", "load_rules", "rules_dir"]
 
 FILES = ("precedence.yaml", "consent.yaml", "sharing.yaml", "field_dictionary.yaml", "lifecycle.yaml")
 
@@ -62,6 +59,11 @@ class GovernanceRules(_Strict):
     lifecycle: Lifecycle
     identity_thresholds: dict[str, float]
     files: dict[str, str]  # file name → text, for provenance
+
+    @property
+    def survivorship_fields(self) -> dict[str, str]:
+        """Name → type of the fields survivorship resolves (field_dictionary.yaml, the registry)."""
+        return self.field_dictionary.survivorship_fields()
 
 
 def _key(location: tuple[Any, ...]) -> str:
@@ -100,7 +102,8 @@ def parse_file(directory: Path, name: str) -> tuple[_Strict, str]:
 
 
 def _identity_thresholds(directory: Path) -> dict[str, float]:
-    """Grey zone and cluster size from matching.yaml (owned by identity; read, not validated, here)."""
+    """Grey zone, cluster size and the write-back's confidence gate from matching.yaml (owned by
+    identity; read, not validated, here). write_probability defaults to match_probability."""
     defaults = {"grey_zone_lower": 0.5, "match_probability": 0.95, "max_cluster_size": 50.0}
     try:
         raw = yaml.safe_load((directory / "matching.yaml").read_text(encoding="utf-8")) or {}
@@ -111,6 +114,9 @@ def _identity_thresholds(directory: Path) -> dict[str, float]:
         for key in defaults:
             if isinstance(found.get(key), int | float):
                 defaults[key] = float(found[key])
+    gate = found.get("write_probability") if isinstance(found, dict) else None
+    has_gate = isinstance(gate, int | float)
+    defaults["write_probability"] = float(gate) if has_gate else defaults["match_probability"]
     return defaults
 
 
@@ -137,6 +143,19 @@ def _cross_file_problems(rules: dict[str, Any], directory: Path) -> list[str]:
                              f"opt_in_evidence_fields[{j}]: {api_name!r} is not a regional field "
                              "in field_dictionary.yaml")
     precedence: Precedence = rules["precedence.yaml"]
+    survivorship = dictionary.survivorship_fields()
+    found += [f"{_display(directory, 'precedence.yaml')}: {key}: {message}"
+              for key, message in precedence.field_problems(survivorship)]
+    dictionary_file = _display(directory, "field_dictionary.yaml")
+    for channel, spec in consent.channels.items():
+        where = f"{_display(directory, 'consent.yaml')}: channels.{channel}.field"
+        if survivorship.get(spec.field) != "boolean":
+            found.append(f"{where}: {spec.field!r} is not a boolean survivorship field in {dictionary_file}")
+        elif dictionary.central_fields[spec.field].write != "correct":
+            found.append(f"{dictionary_file}: central_fields.{spec.field}.write: consent field of channel "
+                         f"{channel!r} must be `correct` (an opt-out overwrites an opt-in)")
+    if found:
+        return found
     regions = [None, *precedence.region_overrides]
     for channel, spec in consent.channels.items():
         for region in regions:

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from aeglobal_pipeline.governance.rules import SURVIVORSHIP_FIELDS, GovernanceRules
+from aeglobal_pipeline.governance.rules import GovernanceRules
 
 ANY = "*"
 
 # table → column definitions (names are fixed here; every value below is a bound parameter)
 TABLES: dict[str, str] = {
     "precedence": "field varchar, region varchar, strategy varchar, ignore_empty boolean, "
-    "priority varchar[], rule_name varchar",
+    "priority varchar[], rule_name varchar, authoritative boolean",
     "precedence_priority": "field varchar, region varchar, position integer, role varchar",
     "protected_fields": "field varchar, target varchar, reason varchar",
     "consent_channels": "channel varchar, field varchar, propagation varchar",
@@ -27,12 +27,15 @@ TABLES: dict[str, str] = {
     "consent_regimes": "country_code varchar, regime varchar, retention_days integer, law varchar",
     "sharing": "from_legal_entity varchar, to_legal_entity varchar, field varchar, reason varchar",
     "field_dictionary": "kind varchar, field varchar, region varchar, object varchar, api_name varchar, "
-    "writable boolean, personal_data boolean, owner varchar, definition varchar",
+    "writable boolean, personal_data boolean, owner varchar, definition varchar, position integer, "
+    "survivorship boolean, value_type varchar, match_form varchar, contact_point boolean, "
+    "write_policy varchar, normalize_on_write boolean, max_length integer, employer_bound boolean",
     "lifecycle_stages": "stage varchar, rank integer, min_score double",
     "lifecycle_status_map": "region varchar, object varchar, status varchar, stage varchar",
     "scoring": "rule_id varchar, scope varchar, region varchar, signal varchar, api_field varchar, "
     "threshold double, values varchar[], points double",
-    "identity_thresholds": "grey_zone_lower double, match_probability double, max_cluster_size integer",
+    "identity_thresholds": "grey_zone_lower double, match_probability double, max_cluster_size integer, "
+    "write_probability double",
     "rule_files": "file varchar, sha256 varchar, loaded_at timestamptz",
 }
 
@@ -40,7 +43,7 @@ TABLES: dict[str, str] = {
 def _precedence_rows(rules: GovernanceRules) -> tuple[list[tuple], list[tuple]]:
     """One row per field for region '*', plus one per field a region overrides."""
     precedence = rules.precedence
-    scopes: list[tuple[str, str | None]] = [(f, None) for f in SURVIVORSHIP_FIELDS]
+    scopes: list[tuple[str, str | None]] = [(f, None) for f in rules.survivorship_fields]
     scopes += [(f, region) for region, fields in precedence.region_overrides.items() for f in fields]
     rows, priority_rows = [], []
     for field, region in scopes:
@@ -48,7 +51,8 @@ def _precedence_rows(rules: GovernanceRules) -> tuple[list[tuple], list[tuple]]:
         priority = priority if strategy == "source_priority" else []
         region_key = region or ANY
         name = f"{strategy}({', '.join(priority)})" if priority else strategy
-        rows.append((field, region_key, strategy, ignore_empty, priority, name))
+        authoritative = precedence.is_authoritative(field, region)
+        rows.append((field, region_key, strategy, ignore_empty, priority, name, authoritative))
         priority_rows += [(field, region_key, i + 1, role) for i, role in enumerate(priority)]
     return rows, priority_rows
 
@@ -56,20 +60,25 @@ def _precedence_rows(rules: GovernanceRules) -> tuple[list[tuple], list[tuple]]:
 def _field_dictionary_rows(rules: GovernanceRules) -> list[tuple]:
     dictionary = rules.field_dictionary
     rows = []
-    for field, spec in dictionary.central_fields.items():
+    no_policy = (None,) * 9
+    for position, (field, spec) in enumerate(dictionary.central_fields.items(), start=1):
+        def policy(obj: str | None, spec=spec, position=position) -> tuple:
+            write = spec.write_policy(obj) if obj else spec.write
+            return (position, spec.survivorship, spec.type, spec.match_form, spec.contact_point, write,
+                    spec.normalize_on_write, spec.max_length, spec.employer_bound)
+
         if not spec.api_names:
-            rows.append(
-                ("central", field, ANY, None, None, False, spec.personal_data, spec.owner, spec.definition)
-            )
+            rows.append(("central", field, ANY, None, None, False, spec.personal_data, spec.owner,
+                         spec.definition, *policy(None)))
         for obj, api_name in spec.api_names.items():
-            writable = obj not in spec.read_only_on
+            writable = obj not in spec.read_only_on and spec.write_policy(obj) != "never"
             rows.append(("central", field, ANY, obj, api_name, writable, spec.personal_data, spec.owner,
-                         spec.definition))
+                         spec.definition, *policy(obj)))
     for obj, names in dictionary.system_fields.items():
-        rows += [("system", None, ANY, obj, name, False, False, None, None) for name in names]
+        rows += [("system", None, ANY, obj, name, False, False, None, None, *no_policy) for name in names]
     for region, fields in dictionary.regional_fields.items():
-        rows += [("regional", None, region, f.object, f.api_name, False, False, f.owner, f.definition)
-                 for f in fields]
+        rows += [("regional", None, region, f.object, f.api_name, False, False, f.owner, f.definition,
+                  *no_policy) for f in fields]
     return rows
 
 
@@ -124,7 +133,7 @@ def table_rows(rules: GovernanceRules, *, now: datetime | None = None) -> dict[s
         "lifecycle_status_map": status_map,
         "scoring": scoring,
         "identity_thresholds": [(thresholds["grey_zone_lower"], thresholds["match_probability"],
-                                 int(thresholds["max_cluster_size"]))],
+                                 int(thresholds["max_cluster_size"]), thresholds["write_probability"])],
         "rule_files": [
             (name, hashlib.sha256(text.encode("utf-8")).hexdigest(), loaded_at)
             for name, text in sorted(rules.files.items())

@@ -49,11 +49,16 @@ class Thresholds(_Strict):
     match_probability: float = Field(0.95, gt=0, lt=1)  # accept an edge at or above this
     grey_zone_lower: float = Field(0.5, gt=0, lt=1)  # keep pairs above this for stewards
     max_cluster_size: int = Field(50, ge=2)  # larger clusters are cut on their weakest edges
+    # The write-back's confidence gate (governance reads it): person fields are written only to
+    # records whose best link to their person is at or above this (or deterministic).
+    write_probability: float | None = Field(None, gt=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.grey_zone_lower > self.match_probability:
             raise ValueError("grey_zone_lower must not exceed match_probability")
+        if self.write_probability is not None and self.write_probability < self.match_probability:
+            raise ValueError("write_probability must not be below match_probability (it would gate nothing)")
         return self
 
 

@@ -37,7 +37,8 @@ OBJECTS = {
         "LastModifiedDate": "2024-01-10T10:00:00.000+0000", "IsDeleted": "false",
     }]},
     "ae_emea": {"Prospect": [{
-        "id": "7001", "email": "a.alt@northwind.de", "firstName": "Anna", "lastName": "Schmidt",
+        "id": "7001", "email": "a.alt@northwind.de", "firstName": "Anna", "lastName": "Schmidt", "phone": "",
+        "company": "Northwind",
         "country": "DE", "optedOut": "true", "isDoNotEmail": "false",
         "salesforceLeadId": LEAD_DE, "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
     }]},
@@ -106,9 +107,11 @@ def test_personal_data_does_not_cross_entities(built):
     changes = plan(warehouse)
     assert (CONTACT_NA, "Email") not in changes  # the EMEA email may not enter the NA org
     assert (CONTACT_NA, "Phone") not in changes
-    # within the EMEA entity the owning CRM's email reaches the AE prospect
-    assert changes[("7001", "email")]["new_value"] == "a@northwind.de"
-    assert changes[("7001", "email")]["value_source"] == f"crm_emea:Lead:{LEAD_DE}"
+    # within the EMEA entity the owning CRM's phone fills the AE prospect's empty one (E.164) ...
+    assert changes[("7001", "phone")]["new_value"] == "+49301234567"
+    assert changes[("7001", "phone")]["value_source"] == f"crm_emea:Lead:{LEAD_DE}"
+    # ... but its e-mail, the prospect's mailing key, is never written (field_dictionary write_on)
+    assert ("7001", "email") not in changes
 
 
 def test_global_id_on_every_crm_record_and_not_on_prospects(built):
@@ -185,9 +188,10 @@ def test_changing_precedence_yaml_changes_golden_values_without_sql(built):
         golden = rows(warehouse, "select * from marts.golden_person where global_person_id = 'GP1'")[0]
         assert golden["email"] == "anna@us-corp.com"  # the most recently modified record
         assert golden["email__rule"].startswith("most_recent")
-        # Still no personal data across entities: the EMEA records get the newest EMEA email.
+        # A filled e-mail is a real contact point: never replaced by another (write: fill_empty),
+        # and still no personal data across entities.
         changes = plan(warehouse)
-        assert changes[(LEAD_DE, "Email")]["new_value"] == "a.alt@northwind.de"
+        assert (LEAD_DE, "Email") not in changes
         assert (CONTACT_NA, "Email") not in changes
     finally:
         path.write_text(original, encoding="utf-8")

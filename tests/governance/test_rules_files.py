@@ -9,7 +9,7 @@ import pytest
 import yaml
 from warehouse_helpers import copy_rules
 
-from aeglobal_pipeline.governance.rules import SURVIVORSHIP_FIELDS, RulesError, load_rules
+from aeglobal_pipeline.governance.rules import RulesError, load_rules
 from aeglobal_pipeline.governance.tables import TABLES, write_rules
 
 PRECEDENCE = "identity_rules/precedence.yaml: "
@@ -41,7 +41,7 @@ def test_project_rules_load_and_become_tables(rules):
         found = con.execute("select field from rules.precedence where region = '*'").fetchall()
     fields = {r[0] for r in found}
     assert set(counts) == set(TABLES) and counts["lifecycle_status_map"] > 10
-    assert fields == set(SURVIVORSHIP_FIELDS)
+    assert fields == set(loaded.survivorship_fields) and "email" in fields
     assert loaded.precedence.resolve("given_name", "APAC")[1] == ["owning_crm", "any_crm"]
 
 
@@ -90,8 +90,9 @@ def test_lifecycle_unknown_stage_and_signal(rules):
 
 
 def test_field_dictionary_needs_the_central_fields(rules):
-    edit(rules, "field_dictionary.yaml", lambda d: d["central_fields"].pop("email"))
-    expected = "identity_rules/field_dictionary.yaml: central_fields.email: required central field is missing"
+    edit(rules, "field_dictionary.yaml", lambda d: d["central_fields"].pop("global_person_id"))
+    expected = ("identity_rules/field_dictionary.yaml: central_fields.global_person_id: "
+                "required central field is missing")
     assert expected in error_of(rules)
 
 
@@ -114,3 +115,32 @@ def test_consent_fields_must_stay_most_restrictive(rules):
     edit(rules, "precedence.yaml", lambda d: d["fields"].update(email_opt_out={"strategy": "most_recent"}))
     expected = PRECEDENCE + "fields.email_opt_out.strategy: consent field of channel 'email'"
     assert expected in error_of(rules)
+
+
+DICTIONARY = "identity_rules/field_dictionary.yaml: "
+
+
+def test_write_policy_validation_names_file_and_key(rules):
+    edit(rules, "field_dictionary.yaml", lambda d: d["central_fields"]["email"].update(write="overwrite"))
+    message = error_of(rules)
+    expected = "central_fields.email.write: Input should be 'fill_empty', 'correct' or 'never'"
+    assert DICTIONARY + expected in message
+
+
+def test_a_contact_point_may_not_be_corrected(rules):
+    edit(rules, "field_dictionary.yaml", lambda d: d["central_fields"]["phone"].update(write="correct"))
+    assert DICTIONARY + "central_fields.phone.write: a contact point is never replaced" in error_of(rules)
+
+
+def test_a_consent_field_must_be_correctable(rules):
+    edit(rules, "field_dictionary.yaml",
+         lambda d: d["central_fields"]["email_opt_out"].update(write="fill_empty"))
+    expected = "central_fields.email_opt_out.write: consent field of channel 'email'"
+    assert DICTIONARY + expected in error_of(rules)
+
+
+def test_precedence_may_only_name_survivorship_fields_of_the_dictionary(rules):
+    edit(rules, "field_dictionary.yaml", lambda d: d["central_fields"]["street"].update(survivorship=False,
+                                                                                        match_form=None))
+    edit(rules, "precedence.yaml", lambda d: d["fields"].update(street={"strategy": "most_recent"}))
+    assert PRECEDENCE + "fields.street: unknown field 'street'" in error_of(rules)

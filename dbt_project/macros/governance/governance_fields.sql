@@ -1,42 +1,86 @@
 {#
-  The canonical fields survivorship resolves (aeglobal_pipeline/governance/rules.py
-  SURVIVORSHIP_FIELDS has the same names). Per field: its value as text, the normalised form two
-  values are compared by ("the same after normalisation"), and its type for golden_person.
+  The canonical fields survivorship resolves: the `survivorship: true` fields of
+  identity_rules/field_dictionary.yaml (the one registry of fields), read from rules.field_dictionary
+  when a model compiles. Per field: its value as text, the normalised form two values are compared
+  by ("the same after normalisation", from its `match_form`), its type for golden_person, and the
+  hygiene verdict of each value (macros/governance/value_hygiene.sql).
   Which record wins is NOT decided here: that is rules.precedence, read by the generic model.
 #}
 {% macro governance_fields() -%}
-    {{ return([
-        {'name': 'given_name', 'value': 'given_name', 'norm': 'given_name_norm', 'type': 'varchar'},
-        {'name': 'family_name', 'value': 'family_name', 'norm': 'family_name_norm', 'type': 'varchar'},
-        {'name': 'email', 'value': 'email', 'norm': 'email_norm', 'type': 'varchar'},
-        {'name': 'phone', 'value': 'phone_e164', 'norm': 'phone_e164', 'type': 'varchar'},
-        {'name': 'mobile', 'value': 'mobile_e164', 'norm': 'mobile_e164', 'type': 'varchar'},
-        {'name': 'company', 'value': 'company', 'norm': 'company_norm', 'type': 'varchar'},
-        {'name': 'street', 'value': 'street', 'norm': "nullif(lower(trim(street)), '')", 'type': 'varchar'},
-        {'name': 'city', 'value': 'city', 'norm': fold_name('city'), 'type': 'varchar'},
-        {'name': 'postal_code', 'value': 'postal_code', 'norm': "nullif(upper(replace(postal_code, ' ', '')), '')", 'type': 'varchar'},
-        {'name': 'state', 'value': 'state', 'norm': "nullif(lower(trim(state)), '')", 'type': 'varchar'},
-        {'name': 'country_code', 'value': 'country_code', 'norm': 'country_code', 'type': 'varchar'},
-        {'name': 'birthdate', 'value': 'birthdate', 'norm': 'birthdate', 'type': 'date'},
-        {'name': 'email_opt_out', 'value': 'email_opt_out', 'norm': 'email_opt_out', 'type': 'boolean'},
-        {'name': 'phone_opt_out', 'value': 'phone_opt_out', 'norm': 'phone_opt_out', 'type': 'boolean'},
-    ]) }}
+    {%- set dictionary = source('rules', 'field_dictionary') -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select field, any_value(value_type), any_value(match_form), max(max_length)
+        from {{ dictionary }}
+        where kind = 'central' and survivorship
+        group by field
+        order by min(position)
+    {%- endset -%}
+    {%- set fields = [] -%}
+    {%- for row in run_query(query) -%}
+        {%- set name, type, form, max_length = row[0], row[1], row[2], row[3] -%}
+        {%- if form == 'phone' -%}
+            {#- the E.164 form plus its extension where the number is valid, else the raw text -#}
+            {%- set value = 'coalesce(' ~ name ~ '_write_form, ' ~ name ~ '_raw)' -%}
+            {%- set norm = name ~ '_e164' -%}
+        {%- elif form in ('name', 'email', 'company') -%}
+            {%- set value = name -%}
+            {%- set norm = name ~ '_norm' -%}
+        {%- elif form == 'lower_trim' -%}
+            {%- set value = name -%}
+            {%- set norm = "nullif(lower(trim(" ~ name ~ ")), '')" -%}
+        {%- elif form == 'postal' -%}
+            {%- set value = name -%}
+            {%- set norm = "nullif(upper(replace(" ~ name ~ ", ' ', '')), '')" -%}
+        {%- elif form == 'place' -%}
+            {%- set value = name -%}
+            {%- set norm = fold_name(name) -%}
+        {%- else -%}
+            {%- set value = name -%}
+            {%- set norm = name -%}
+        {%- endif -%}
+        {%- do fields.append({'name': name, 'value': value, 'norm': norm, 'form': form,
+                              'type': {'text': 'varchar'}.get(type, type), 'max_length': max_length}) -%}
+    {%- endfor -%}
+    {{ return(fields) }}
 {%- endmacro %}
 
 {% macro governance_field_values(relation_alias) -%}
-    {#- A list of {field, value, value_norm} structs: one element per canonical field; unnest it. -#}
+    {#- A list of structs, one per canonical field: the value, its normalised form and its hygiene
+        (problem: why it is invalid, null when valid; form_rank / case_rank: 1 for a worse form;
+        copyable: false for a value that stays on its own record, a role mailbox); unnest it. -#}
+    {%- set placeholders = hygiene_placeholders() %}
     [
     {%- for f in governance_fields() %}
-        {'field': '{{ f.name }}', 'value': ({{ f.value }})::varchar, 'value_norm': ({{ f.norm }})::varchar}{{ ',' if not loop.last }}
+        {'field': '{{ f.name }}', 'value': ({{ f.value }})::varchar, 'value_norm': ({{ f.norm }})::varchar,
+         'problem': {{ value_problem(f, '(' ~ f.value ~ ')::varchar', placeholders) }},
+         'form_rank': {{ form_rank(f) }},
+         'case_rank': {{ case_rank(f, '(' ~ f.value ~ ')::varchar') }},
+         'copyable': {{ "not coalesce(is_role_mailbox, false)" if f.form == 'email' else 'true' }}}{{ ',' if not loop.last }}
     {%- endfor %}
     ]
 {%- endmacro %}
 
 {% macro survivorship_order() -%}
-    {#- The one ordering every strategy shares; the strategy decides which key is active. -#}
+    {#- The one ordering every strategy shares. Forms (values equal after normalisation) compete
+        first: consent moves only towards the opt-out; a worse form (an initial, a full name in
+        the last-name field, swapped names, a role mailbox) never beats a clean one; then the form
+        most independent records support (value_frequency), so one record's value never beats a
+        form two others agree on, unless precedence.yaml makes the field `authoritative` (its
+        strategy decides first: the priority list, or the most recent record); otherwise the
+        strategy breaks ties (the best role in the form, its most recent record). Within the
+        winning form, the best-written value (case) of the best-placed record is the one shown. -#}
     case when strategy = 'most_restrictive' then restrictive_rank end asc nulls last,
-    case when strategy = 'source_priority' then priority_position end asc nulls last,
-    case when strategy = 'most_frequent' then value_frequency end desc nulls last,
+    form_rank asc,
+    case when authoritative and strategy = 'source_priority' then form_priority end asc nulls last,
+    case when authoritative and strategy = 'most_recent' then form_latest end desc nulls last,
+    value_frequency desc,
+    case when strategy = 'source_priority' then form_priority end asc nulls last,
+    case when strategy in ('most_recent', 'most_frequent') then form_latest end desc nulls last,
+    case_rank asc,
+    priority_position asc nulls last,
     last_modified_at desc nulls last,
     record_key asc
 {%- endmacro %}

@@ -29,6 +29,8 @@
         || '#' || coalesce((select string_agg(table_name || '.' || column_name, '|' order by table_name, column_name)
                             from information_schema.columns where table_schema = 'raw'), '')
     )
+    {#- The value-hygiene seeds are not in it: they are files of the dbt project, and a change to
+        the project rebuilds from scratch (aeglobal_pipeline/transform/assets.py). -#}
 {%- endmacro %}
 
 {% macro governance_as_of() -%}
@@ -132,7 +134,10 @@
     {#- Each canonical field of each record in `records`, long form (int_governance__field_values). -#}
     select
         record_key, global_person_id, source, object, record_id, kind, connected_crm,
-        legal_entity, region, last_modified_at, is_writable,
+        legal_entity, region, last_modified_at, is_writable, attach_probability,
+        -- Records that are copies of one another (a prospect synced from its lead or contact, a
+        -- converted lead and its contact) support a value once, not twice.
+        coalesce(crm_contact_key, crm_lead_key, converted_contact_key, record_key) as lineage_key,
         unnest({{ governance_field_values(records) }}, recursive := true)
     from {{ records }}
 {%- endmacro %}

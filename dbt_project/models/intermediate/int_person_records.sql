@@ -60,6 +60,10 @@ final as (
         regexp_extract(emails.email_local, '^[a-z]+') in (select local_part from role_mailboxes)
             or emails.email_local in (select local_part from role_mailboxes) as is_role_mailbox,
         phone.phone_e164, mobile.phone_e164 as mobile_e164,
+        -- governance hygiene (int_phone_numbers): the raw text, validity and the form to write
+        records.phone_raw, records.mobile_raw,
+        phone.is_valid as phone_is_valid, mobile.is_valid as mobile_is_valid,
+        phone.write_form as phone_write_form, mobile.write_form as mobile_write_form,
         records.company, records.company_norm, records.account_record_key,
         records.street, records.city, records.postal_code, records.state, records.birthdate,
         records.country_code, records.status, records.email_opt_out, records.phone_opt_out,

@@ -1,7 +1,10 @@
 -- What the rules do not cover yet, reported instead of dropped: columns of a source that the
 -- field dictionary does not declare for its object and region (a field request), regional
--- statuses lifecycle.yaml does not map, and persons past their regime's retention period; and
--- each value or link the person records left out (int_governance__dropped_values).
+-- statuses lifecycle.yaml does not map, persons past their regime's retention period, values
+-- that failed hygiene (one row per record and field: the record key and the reason), records
+-- attached to their person too weakly to receive person fields, and each value or link the
+-- person records left out (int_governance__dropped_values). A union: each kind of finding is
+-- one branch with the same columns.
 
 with
 
@@ -32,6 +35,24 @@ consent_regimes as (
 dropped_values as (
 
     select * from {{ ref('int_governance__dropped_values') }}
+
+),
+
+invalid_values as (
+
+    select * from {{ ref('int_governance__invalid_values') }}
+
+),
+
+records as (
+
+    select * from {{ ref('int_governance__records') }}
+
+),
+
+thresholds as (
+
+    select * from {{ source('rules', 'identity_thresholds') }}
 
 ),
 
@@ -89,6 +110,37 @@ retention as (
 
 ),
 
+invalid_field_values as (
+
+    select
+        'invalid_value' as finding_type,
+        source, object, region,
+        record_key || ' ' || field as subject,
+        1 as record_count,
+        field || ': ' || problem || ' — "'
+            || regexp_replace(left(value, 60), '[\x00-\x1f\x7f\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2066}-\x{2069}]', '?', 'g')
+            || case when length(value) > 60 then '…' else '' end
+            || '" is never used nor written: fix it in the source' as detail
+    from invalid_values
+
+),
+
+weak_attachments as (
+
+    select
+        'weak_attachment' as finding_type,
+        records.source, records.object, records.region,
+        'person fields not written' as subject,
+        count(*) as record_count,
+        'attached to their person below thresholds.write_probability ' || any_value(thresholds.write_probability)
+            || ' (matching.yaml): they receive the global id and consent only' as detail
+    from records
+    cross join thresholds
+    where records.attach_probability < thresholds.write_probability
+    group by all
+
+),
+
 unioned as (
 
     select * from undeclared_fields
@@ -98,6 +150,10 @@ unioned as (
     select * from retention
     union all
     select * from dropped_values
+    union all
+    select * from invalid_field_values
+    union all
+    select * from weak_attachments
 
 ),
 

@@ -4,10 +4,27 @@
     pre_hook="{{ delete_changed_persons() }}",
 ) }}
 
--- Field-level changes to write back (DESIGN contract columns). Only real differences after
--- normalisation; never an empty value over a filled one; never an opt-in over an opt-out; only
--- values the target's legal entity may receive; the global id on every writable CRM record.
+-- Field-level changes to write back (DESIGN contract columns). A write makes the record more
+-- right (DESIGN rule 8):
+-- - consent only ever moves towards the opt-out, within consent.yaml's propagation scope;
+-- - person fields follow the field's write policy (field_dictionary.yaml): `fill_empty` writes
+--   only into an empty field; `correct` also replaces an invalid value or a worse form of the
+--   winning one (case, an initial, the full name in one field, swapped names, a typo within two
+--   edits of a form more independent records support). Any other valid difference is left for
+--   stewards (identity_conflicts), never written: a contact point is never replaced by another;
+-- - a change that is format-only (same normalised value) only where the field opts in
+--   (`normalize_on_write`);
+-- - only values that passed hygiene (invalid ones never win), never a role mailbox onto another
+--   record, an employer-bound value (work phone, office address, work e-mail) only between
+--   records of the same company, and only between records attached to their person at or above
+--   thresholds.write_probability (matching.yaml): a weaker attachment gets the global id and
+--   consent only (governance_findings: weak_attachment);
+-- - only values the target's legal entity may receive; the global id on every writable CRM record.
 -- Incremental per person (macros/incremental_governance.sql).
+
+-- value hygiene's word lists (read by field_values_of, which an incremental build calls here)
+-- depends_on: {{ ref('placeholder_values') }}
+-- depends_on: {{ ref('email_domain_typos') }}
 
 with
 
@@ -32,6 +49,19 @@ records as (
 
 ),
 
+candidates as (
+
+    select * from {{ ref('int_governance__candidates') }}
+    where {{ for_changed_persons('global_person_id', stamped_by='int_governance__candidates') }}
+
+),
+
+thresholds as (
+
+    select * from {{ source('rules', 'identity_thresholds') }}
+
+),
+
 field_values as (
 
     {%- if is_incremental() %}
@@ -43,25 +73,17 @@ field_values as (
 
 ),
 
-survivorship_changes as (
+differing as (
 
+    -- Each target field with a winner from another record, and what the target holds now.
     select
-        winners.target_source,
-        winners.object,
-        winners.record_id,
-        winners.api_name as field,
-        winners.current_api_value as current_value,
-        winners.value as new_value,
-        winners.record_key as value_source,
-        case
-            when winners.consent_channel is not null then
-                'consent.' || winners.consent_channel || ': most_restrictive, opted out in '
-                || winners.record_key || ' (last modified '
-                || strftime(winners.last_modified_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ')
-                || '), propagation ' || winners.consent_propagation
-            else 'precedence.' || winners.field || ': ' || winners.reason
-        end as rule,
-        winners.global_person_id
+        winners.*,
+        nullif(trim(winners.current_api_value), '') is null as target_is_empty,
+        current_state.value_norm as current_norm,
+        current_state.problem as current_problem,
+        current_state.form_rank as current_form_rank,
+        current_state.case_rank as current_case_rank,
+        winners.consent_channel is not null or winners.strategy = 'most_restrictive' as is_consent
     from winners
     inner join field_values as current_state
         on current_state.record_key = winners.target_record_key
@@ -69,10 +91,120 @@ survivorship_changes as (
     where winners.value is not null
       -- a target that supplies its own winner already holds it (cheap test before the lookup)
       and winners.record_key <> winners.target_record_key
-      and winners.value_norm is distinct from current_state.value_norm
-      -- consent only ever moves towards the opt-out
-      and (winners.consent_channel is null or winners.value_norm = 'true')
-      and (winners.strategy <> 'most_restrictive' or winners.value_norm = 'true')
+
+),
+
+consent_changes as (
+
+    -- consent only ever moves towards the opt-out
+    select * from differing
+    where is_consent
+      and value_norm is distinct from current_norm
+      and value_norm = 'true'
+
+),
+
+person_field_candidates as (
+
+    select differing.*
+    from differing
+    cross join thresholds
+    left join records as value_record on value_record.record_key = differing.record_key
+    left join records as target_record on target_record.record_key = differing.target_record_key
+    left join candidates as employer
+        on employer.global_person_id = differing.global_person_id
+        and employer.person_rank = 1
+        -- the employer field: the dictionary's field compared as a company
+        and employer.field in (select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company')
+    -- a record without a company that can receive one gets the employer's in this same plan
+    left join targets as company_target
+        on company_target.target_record_key = differing.target_record_key
+        and company_target.field = employer.field
+    left join targets as value_company_target
+        on value_company_target.target_record_key = differing.record_key
+        and value_company_target.field = employer.field
+    where not differing.is_consent
+      and differing.copyable
+      and differing.target_attach_probability >= thresholds.write_probability
+      and differing.attach_probability >= thresholds.write_probability
+      -- a single-valued field (write policy correct: names) is written only when its winning form
+      -- beats every other clean form; two spellings equally supported are for stewards
+      and (differing.write_policy <> 'correct' or differing.uncontested)
+      -- an employer's phone, address or work e-mail only between records of the person's current
+      -- employer (golden company): a job change leaves the old one's values behind
+      and (not differing.employer_bound
+           or (differing.match_form = 'email' and value_record.is_free_mail)
+           or (coalesce(value_record.company_norm,
+                        case when value_company_target.field is not null then employer.value_norm end)
+                   = employer.value_norm
+               and coalesce(target_record.company_norm,
+                            case when company_target.field is not null then employer.value_norm end)
+                   = employer.value_norm))
+
+),
+
+person_field_changes as (
+
+    select change.*
+    from person_field_candidates as change
+    left join candidates as own
+        on own.record_key = change.target_record_key
+        and own.field = change.field
+    -- the person's winning other name (given ↔ family), to recognise a full name in one field
+    left join candidates as other_name
+        on other_name.global_person_id = change.global_person_id
+        and other_name.person_rank = 1
+        and other_name.field = case change.field when 'given_name' then 'family_name'
+                                                 when 'family_name' then 'given_name' end
+    where change.target_is_empty
+       or (change.write_policy = 'correct' and (
+              change.current_problem is not null
+              or (change.current_norm = change.value_norm
+                  and (change.current_case_rank > change.case_rank or change.current_form_rank > change.form_rank))
+              or (change.current_norm <> change.value_norm and (
+                     -- an initial of the winning name
+                     (length(change.current_norm) = 1 and starts_with(change.value_norm, change.current_norm))
+                     -- the full name in one field, the winning name inside it
+                     or (change.current_form_rank > 0 and contains(change.current_norm, change.value_norm))
+                     or change.current_norm in (other_name.value_norm || ' ' || change.value_norm,
+                                                change.value_norm || ' ' || other_name.value_norm)
+                     -- a typo of a form more independent records support
+                     or (change.value_frequency >= 2 and coalesce(own.value_frequency, 1) < change.value_frequency
+                         and damerau_levenshtein(change.current_norm, change.value_norm)
+                             <= case when length(change.value_norm) >= 8 then 2 else 1 end)
+                     -- swapped given / family names, the other order better supported
+                     or (own.form_rank > 0 and own.value_frequency < change.value_frequency)))))
+       -- format only: where the field opts in
+       or (change.normalize_on_write and change.current_norm = change.value_norm
+           and trim(change.current_api_value) is distinct from change.value)
+
+),
+
+survivorship_changes as (
+
+    select
+        target_source,
+        object,
+        record_id,
+        api_name as field,
+        current_api_value as current_value,
+        value as new_value,
+        record_key as value_source,
+        case
+            when consent_channel is not null then
+                'consent.' || consent_channel || ': most_restrictive, opted out in '
+                || record_key || ' (last modified '
+                || strftime(last_modified_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ')
+                || '), propagation ' || consent_propagation
+            else 'precedence.' || field || ': ' || reason || '; write ' || write_policy
+                 || case when target_is_empty then ' (empty)' else ' (' || coalesce(current_problem, 'worse form') || ')' end
+        end as rule,
+        global_person_id
+    from (
+        select * from consent_changes
+        union all
+        select * from person_field_changes
+    )
 
 ),
 

@@ -4,10 +4,12 @@
     pre_hook="{{ delete_changed_persons() }}",
 ) }}
 
--- The generic survivorship model: every candidate value of every field of every person, with
--- the rule that applies (rules.precedence: region override, else '*') and the sort keys of all
--- strategies. `person_rank` = 1 is the golden value; writeback_plan re-ranks the same keys over
--- what each target may see. No field is special-cased: precedence.yaml decides.
+-- The generic survivorship model: every valid candidate value of every field of every person,
+-- with the rule that applies (rules.precedence: region override, else '*') and the sort keys of
+-- all strategies (survivorship_order). `person_rank` = 1 is the golden value; writeback_plan
+-- re-ranks the same keys over what each target may see. No field is special-cased:
+-- precedence.yaml decides. Invalid values (value hygiene, macros/governance/value_hygiene.sql)
+-- never compete: int_governance__invalid_values reports them.
 --
 -- Performance (millions of values): every step until the ranking streams. The rules and the
 -- priority lists are small, so they are joined on equality keys: the position of each role a
@@ -15,6 +17,10 @@
 -- counted with a narrow aggregate, and one window yields both person_rank and candidate_count.
 -- Incremental per person (macros/incremental_governance.sql).
 -- depends_on: {{ ref('int_governance__records') }}
+
+-- value hygiene's word lists (read by field_values_of, which an incremental build calls here)
+-- depends_on: {{ ref('placeholder_values') }}
+-- depends_on: {{ ref('email_domain_typos') }}
 
 with
 
@@ -90,6 +96,7 @@ with_rule as not materialized (
         coalesce(regional.region, everywhere.region) as rule_region,
         coalesce(regional.strategy, everywhere.strategy) as strategy,
         coalesce(regional.ignore_empty, everywhere.ignore_empty) as ignore_empty,
+        coalesce(regional.authoritative, everywhere.authoritative, false) as authoritative,
         coalesce(regional.rule_name, everywhere.rule_name) as rule_name
     from field_values
     inner join persons on persons.global_person_id = field_values.global_person_id
@@ -126,6 +133,10 @@ eligible as not materialized (
     select
         global_person_id, field, record_key, source, object, record_id, kind, legal_entity, region,
         value, value_norm, last_modified_at, strategy, rule_name, rule_region, ignore_empty,
+        authoritative, coalesce(lineage_key, record_key) as lineage_key, attach_probability,
+        coalesce(copyable, true) as copyable, coalesce(case_rank, 0) as case_rank,
+        -- a role mailbox is a worse form: it stays on its own record, never copied
+        greatest(coalesce(form_rank, 0), case when coalesce(copyable, true) then 0 else 1 end) as value_form_rank,
         -- the role at that position (positions are unique within a priority list)
         case priority_position
             when source_role_position then source
@@ -139,14 +150,73 @@ eligible as not materialized (
     -- ignore_empty: an empty value never wins. source_priority: unlisted sources never win.
     where (value is not null or not ignore_empty)
       and (strategy <> 'source_priority' or priority_position is not null)
+      and problem is null
 
 ),
 
 value_votes as (
 
-    select global_person_id, field, value_norm, count(*) as value_frequency
+    -- Per form (value after normalisation): how many independent records support it, its best
+    -- role position, its most recent record, its best structural form.
+    select
+        global_person_id, field, value_norm,
+        count(distinct lineage_key) as value_frequency,
+        min(priority_position) as form_priority,
+        max(last_modified_at) as form_latest,
+        min(value_form_rank) as form_rank
     from eligible
     group by global_person_id, field, value_norm
+
+),
+
+swapped_forms as (
+
+    -- A name form that the person's other name field carries with more support: given and
+    -- family name swapped on this person's records ("Murakami Kaori" beside "Kaori Murakami").
+    select this.global_person_id, this.field, this.value_norm
+    from value_votes as this
+    inner join value_votes as other
+        on other.global_person_id = this.global_person_id
+        and other.value_norm = this.value_norm
+        and ((this.field = 'given_name' and other.field = 'family_name')
+             or (this.field = 'family_name' and other.field = 'given_name'))
+    where other.value_frequency > this.value_frequency
+    union
+    -- The full name in one field: a family form that is a given form of the person plus
+    -- another word, or the other way round ("Judith Ward" beside "Judith"), whatever the record's
+    -- own other field holds (it may be empty until the write-back fills it).
+    select this.global_person_id, this.field, this.value_norm
+    from value_votes as this
+    inner join value_votes as other
+        on other.global_person_id = this.global_person_id
+        and ((this.field = 'given_name' and other.field = 'family_name')
+             or (this.field = 'family_name' and other.field = 'given_name'))
+    where starts_with(this.value_norm, other.value_norm || ' ')
+       or ends_with(this.value_norm, ' ' || other.value_norm)
+
+),
+
+contest as (
+
+    -- Per person and field, the support of the best and second-best clean forms: a winner that
+    -- does not beat every other clean form is contested (two spellings, equally supported).
+    select
+        global_person_id, field,
+        max(value_frequency) as top_support,
+        count(*) filter (where value_frequency = top_support_window) as top_forms
+    from (
+        select
+            value_votes.*,
+            max(value_votes.value_frequency) over (partition by value_votes.global_person_id, value_votes.field)
+                as top_support_window
+        from value_votes
+        anti join swapped_forms
+            on swapped_forms.global_person_id = value_votes.global_person_id
+            and swapped_forms.field = value_votes.field
+            and swapped_forms.value_norm = value_votes.value_norm
+        where value_votes.form_rank = 0
+    ) as clean_forms
+    group by global_person_id, field
 
 ),
 
@@ -154,12 +224,26 @@ scored as (
 
     select
         eligible.*,
-        value_votes.value_frequency
+        value_votes.value_frequency,
+        value_votes.form_priority,
+        value_votes.form_latest,
+        greatest(value_votes.form_rank, case when swapped_forms.field is not null then 1 else 0 end)
+            as form_rank,
+        -- the form beats every other clean form of the field (or is the only one)
+        coalesce(contest.top_forms = 1 and value_votes.value_frequency = contest.top_support, true)
+            as uncontested
     from eligible
     inner join value_votes
         on value_votes.global_person_id = eligible.global_person_id
         and value_votes.field = eligible.field
         and value_votes.value_norm is not distinct from eligible.value_norm
+    left join swapped_forms
+        on swapped_forms.global_person_id = eligible.global_person_id
+        and swapped_forms.field = eligible.field
+        and swapped_forms.value_norm = eligible.value_norm
+    left join contest
+        on contest.global_person_id = eligible.global_person_id
+        and contest.field = eligible.field
 
 ),
 
@@ -186,12 +270,16 @@ final as (
         global_person_id, field, record_key, source, object, record_id, kind, legal_entity, region,
         value, value_norm, last_modified_at, strategy, rule_name, rule_region, ignore_empty,
         matched_role, priority_position, restrictive_rank, value_frequency, candidate_count,
-        person_rank,
+        person_rank, authoritative, lineage_key, attach_probability, copyable, form_rank, case_rank,
+        form_priority, form_latest, uncontested,
         case strategy
-            when 'source_priority' then 'source_priority via ' || matched_role
-            when 'most_frequent' then 'most_frequent (' || value_frequency || ' of ' || candidate_count || ')'
             when 'most_restrictive' then 'most_restrictive'
-            else strategy
+            else 'supported by ' || value_frequency || ' independent of ' || candidate_count || ' records'
+                 || case strategy
+                        when 'source_priority' then ', source_priority via ' || matched_role
+                        when 'most_recent' then ', most_recent'
+                        else ''
+                    end
         end as reason
     from ranked
 

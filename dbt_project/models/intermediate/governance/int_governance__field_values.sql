@@ -5,6 +5,10 @@
 
 {{ config(materialized='view') }}
 
+-- value hygiene's word lists (macros/governance/value_hygiene.sql)
+-- depends_on: {{ ref('placeholder_values') }}
+-- depends_on: {{ ref('email_domain_typos') }}
+
 with
 
 records as (

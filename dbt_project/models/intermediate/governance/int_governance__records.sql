@@ -45,6 +45,44 @@ current_stamps as (
 
 ),
 
+-- The confidence gate must not count the global id our own write-back put on a record:
+-- identity links records carrying one written id deterministically (probability 1), which would
+-- open the gate one run after a weakly attached record received its id. For the records whose
+-- best link may be such a link, the best link of any other kind.
+written_id_records as (
+
+    select person_map.record_key, person_map.global_person_id
+    from person_map
+    inner join records on records.record_key = person_map.record_key
+    where person_map.match_probability >= 1 and records.written_global_person_id is not null
+
+),
+
+links_of_written_id_records as (
+
+    select person_links.record_key_a as record_key, person_links.record_key_b as other, person_links.match_probability
+    from {{ source('identity', 'person_links') }} as person_links
+    where person_links.decision <> 'must_link:written_global_id' and person_links.decision not like 'rejected%'
+      and person_links.record_key_a in (select record_key from written_id_records)
+    union all
+    select person_links.record_key_b, person_links.record_key_a, person_links.match_probability
+    from {{ source('identity', 'person_links') }} as person_links
+    where person_links.decision <> 'must_link:written_global_id' and person_links.decision not like 'rejected%'
+      and person_links.record_key_b in (select record_key from written_id_records)
+
+),
+
+gate_probabilities as (
+
+    select links.record_key, max(links.match_probability) as attach_probability
+    from links_of_written_id_records as links
+    inner join written_id_records as mine on mine.record_key = links.record_key
+    inner join {{ source('identity', 'global_person_map') }} as theirs
+        on theirs.record_key = links.other and theirs.global_person_id = mine.global_person_id
+    group by links.record_key
+
+),
+
 echo_stamps as (
 
     select
@@ -65,6 +103,10 @@ final as (
             end as last_modified_at
         ),
         person_map.global_person_id,
+        -- the record's best link inside its person (1 for a deterministic link, null alone):
+        -- the write-back's confidence gate (thresholds.write_probability)
+        case when written_id_records.record_key is not null then gate_probabilities.attach_probability
+             else person_map.match_probability end as attach_probability,
         source_systems.kind,
         source_systems.connected_crm,
         -- A converted lead is read-only in Salesforce; its contact carries the person on.
@@ -74,6 +116,8 @@ final as (
     left join source_systems on source_systems.source = records.source
     left join current_stamps on current_stamps.record_key = records.record_key
     left join echo_stamps on echo_stamps.record_key = records.record_key
+    left join written_id_records on written_id_records.record_key = records.record_key
+    left join gate_probabilities on gate_probabilities.record_key = records.record_key
     where not coalesce(records.is_deleted, false)
 
 )

@@ -84,7 +84,8 @@ consent_channels as (
 
 writable_fields as (
 
-    select field, object, api_name
+    -- with the write policy of each (field, object): fill_empty / correct (never is not writable)
+    select field, object, api_name, write_policy, normalize_on_write, contact_point, employer_bound, match_form
     from field_dictionary
     where kind = 'central' and writable and api_name is not null
 
@@ -101,6 +102,7 @@ target_records as (
         records.kind as target_kind,
         records.legal_entity as target_legal_entity,
         records.connected_crm as target_connected_crm,
+        records.attach_probability as target_attach_probability,
         persons.owning_crm
     from records
     inner join persons on persons.global_person_id = records.global_person_id
@@ -124,8 +126,7 @@ profile_fields as (
     -- rule shields on such a target.
     select
         target_profiles.*,
-        writable_fields.field,
-        writable_fields.api_name
+        writable_fields.* exclude (object)
     from target_profiles
     inner join writable_fields on writable_fields.object = target_profiles.object
     inner join source_fields
@@ -147,7 +148,12 @@ target_fields as (
     select
         target_records.*,
         profile_fields.field,
-        profile_fields.api_name
+        profile_fields.api_name,
+        profile_fields.write_policy,
+        profile_fields.normalize_on_write,
+        profile_fields.contact_point,
+        profile_fields.employer_bound,
+        profile_fields.match_form
     from target_records
     inner join profile_fields
         on profile_fields.object = target_records.object
@@ -274,7 +280,8 @@ chosen as (
     select
         targets.*,
         {%- for column in ['record_key', 'legal_entity', 'value', 'value_norm', 'last_modified_at', 'strategy',
-                           'reason', 'restrictive_rank', 'priority_position', 'value_frequency'] %}
+                           'reason', 'restrictive_rank', 'priority_position', 'value_frequency',
+                           'attach_probability', 'copyable', 'form_rank', 'case_rank', 'uncontested'] %}
         case when visibility.field is not null then golden_values.{{ column }} else fallback_values.{{ column }} end
             as {{ 'value_legal_entity' if column == 'legal_entity' else column }}{{ ',' if not loop.last }}
         {%- endfor %}

@@ -1,0 +1,123 @@
+"""Asset checks that the write-back plan makes records more right (DESIGN rule 8, issue 14).
+
+Independent of the dbt models that build the plan: each re-judges the plan's rows from the plan
+and the rules tables alone, so a bug in the hygiene macros or the write policy fails the plan
+(blocking: the write-back does not run) instead of reaching a customer's org. The finders return
+the offending rows (empty = the invariant holds), for tests and for the checks' metadata.
+
+- no invalid new value (phones by libphonenumber's is_valid_number, e-mails by syntax, no markup,
+  control or bidi characters);
+- no real contact point (e-mail, phone) replaced by another: contact points are only filled;
+- no value longer than the target field (field_dictionary.yaml max_length);
+- no formula-leading text (`= + - @`), except an E.164 phone number.
+"""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+import duckdb
+import phonenumbers
+
+from aeglobal_pipeline.governance.checks import PLAN, _result, _rows
+
+# Person-field plan rows with what the field dictionary says about their field on that object.
+_PERSON_FIELD_ROWS = """
+    select plan.*, dictionary.field as canonical_field, dictionary.match_form, dictionary.contact_point,
+           dictionary.max_length
+    from marts.writeback_plan as plan
+    inner join rules.field_dictionary as dictionary
+        on dictionary.kind = 'central' and dictionary.object = plan.object
+        and dictionary.api_name = plan.field
+    where dictionary.survivorship and dictionary.value_type = 'text'
+"""
+FORMULA = re.compile(r"^\s*[=+\-@]")
+E164_WITH_EXTENSION = re.compile(r"^\+[1-9][0-9]{6,14}( ext\. [0-9]+)?$")
+EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$")
+UNSAFE = re.compile(r"[<>\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _person_field_rows(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    return _rows(con, _PERSON_FIELD_ROWS)
+
+
+def _is_valid_phone(value: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def invalid_value_problem(row: dict) -> str | None:
+    """Why a plan row's new value is not a valid value of its field (None when it is)."""
+    value = row["new_value"] or ""
+    if UNSAFE.search(value):
+        return "markup, control or bidi character"
+    if row["match_form"] == "phone":
+        return None if E164_WITH_EXTENSION.match(value) and _is_valid_phone(value) else "invalid phone number"
+    if row["match_form"] == "email" and not EMAIL.match(value):
+        return "not an e-mail address"
+    return None
+
+
+def find_invalid_new_values(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    found = []
+    for row in _person_field_rows(con):
+        problem = invalid_value_problem(row)
+        if problem:
+            found.append({**row, "problem": problem})
+    return found
+
+
+def find_replaced_contact_points(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Contact-point rows whose target already holds a value: one real contact point replaced."""
+    return [row for row in _person_field_rows(con)
+            if row["contact_point"] and (row["current_value"] or "").strip()]
+
+
+def find_overlong_values(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    return [row for row in _person_field_rows(con)
+            if row["max_length"] is not None and len(row["new_value"] or "") > row["max_length"]]
+
+
+def find_formula_values(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    return [row for row in _person_field_rows(con)
+            if FORMULA.match(row["new_value"] or "")
+            and not (row["match_form"] == "phone" and E164_WITH_EXTENSION.match(row["new_value"]))]
+
+
+def _check(finder, what: str) -> dg.AssetCheckResult:
+    from aeglobal_pipeline.warehouse import connect
+
+    with connect(read_only=True) as con:
+        return _result(finder(con), what)
+
+
+@dg.asset_check(asset=PLAN, name="no_invalid_new_value", blocking=True)
+def no_invalid_new_value() -> dg.AssetCheckResult:
+    """No plan row writes an invalid value (a phone libphonenumber calls invalid, a non-address, markup)."""
+    return _check(find_invalid_new_values, "plan rows writing an invalid value")
+
+
+@dg.asset_check(asset=PLAN, name="no_contact_point_replaced", blocking=True)
+def no_contact_point_replaced() -> dg.AssetCheckResult:
+    """No plan row replaces a real e-mail or phone with another: contact points are only filled."""
+    return _check(find_replaced_contact_points, "plan rows replacing a contact point")
+
+
+@dg.asset_check(asset=PLAN, name="no_value_over_target_length", blocking=True)
+def no_value_over_target_length() -> dg.AssetCheckResult:
+    """No plan row writes a value longer than the target field (field_dictionary.yaml max_length)."""
+    return _check(find_overlong_values, "plan rows longer than their target field")
+
+
+@dg.asset_check(asset=PLAN, name="no_formula_leading_text", blocking=True)
+def no_formula_leading_text() -> dg.AssetCheckResult:
+    """No plan row writes text starting with = + - @ (a spreadsheet formula), except an E.164 phone."""
+    return _check(find_formula_values, "plan rows starting like a formula")
+
+
+plan_checks = [no_invalid_new_value, no_contact_point_replaced, no_value_over_target_length,
+               no_formula_leading_text]
