@@ -192,11 +192,18 @@ def broken_rules(sandbox, tmp_path, monkeypatch) -> Path:
     return rules / "precedence.yaml"
 
 
+def _broken_line(broken_rules: Path) -> int:
+    """The line the planted `crm_latam` is on (the shipped file's layout may change)."""
+    lines = broken_rules.read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if "crm_latam" in line)
+
+
 def test_aeglobal_run_stops_before_the_first_api_call(sandbox, broken_rules):
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 1
     last = result.output.strip().splitlines()[-1]
-    assert f"{broken_rules}:43: fields.birthdate.priority[1]: unknown source 'crm_latam'" in last
+    where = f"{broken_rules}:{_broken_line(broken_rules)}"
+    assert f"{where}: fields.birthdate.priority[1]: unknown source 'crm_latam'" in last
     assert _api_calls(sandbox) == 0
     assert not (sandbox.home / "warehouse.duckdb").exists()
 
@@ -214,6 +221,7 @@ def test_the_dagster_job_fails_at_its_first_step_and_skips_the_rest(sandbox, bro
     assert started == {"configuration_check"}
     failure = next(event for event in result.all_events if event.is_step_failure)
     error = failure.step_failure_data.error
-    assert "precedence.yaml:43: fields.birthdate.priority[1]" in (error.cause or error).message
+    line = _broken_line(broken_rules)
+    assert f"precedence.yaml:{line}: fields.birthdate.priority[1]" in (error.cause or error).message
     assert _api_calls(sandbox) == 0
     assert not (sandbox.home / "warehouse.duckdb").exists()
