@@ -105,6 +105,24 @@ def private_home(home: Path) -> Iterator[Path]:
             stop(home)
 
 
+@contextmanager
+def serving(home: Path, snapshot: Path) -> Iterator[Sandbox]:
+    """`snapshot` loaded into a sandbox at `home` ($AEGLOBAL_HOME for the block), its server
+    running until the block ends (stopped by its own pid)."""
+    from aeglobal_pipeline.sandbox.process import ensure_running, stop
+    from aeglobal_pipeline.sandbox.snapshot import load_snapshot
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AEGLOBAL_HOME", str(home))
+        patch.delenv("AEGLOBAL_SOURCES", raising=False)
+        load_snapshot(snapshot, home)
+        ensure_running(home)
+        try:
+            yield Sandbox(home, snapshot)
+        finally:
+            stop(home)
+
+
 @dataclass
 class Sandbox:
     home: Path

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import dagster as dg
 import pytest
 from simple_salesforce import format_soql
-from snapshot_helpers import DEFAULT_SOURCES, Sandbox, lead_id, make_leads, write_snapshot
+from snapshot_helpers import DEFAULT_SOURCES, lead_id, make_leads, serving, write_snapshot
 
 from aeglobal_pipeline.config import load_sources
 from aeglobal_pipeline.sources.account_engagement import AccountEngagementError
@@ -41,9 +41,6 @@ def _prospects() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    from aeglobal_pipeline.sandbox.process import ensure_running, stop
-    from aeglobal_pipeline.sandbox.snapshot import load_snapshot
-
     home = tmp_path_factory.mktemp("limits_home")
     # Managed packages add hundreds of fields: the incremental GET gets long, the rest stays short.
     package_fields = {f"pi__Package_Field_{i:03d}__c": "" for i in range(150)}
@@ -56,15 +53,8 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         "crm_na": {"Lead": make_leads(7)},
         "ae_emea": {"Prospect": _prospects()},
     }, DEFAULT_SOURCES)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AEGLOBAL_HOME", str(home))
-        patch.delenv("AEGLOBAL_SOURCES", raising=False)
-        load_snapshot(snapshot, home)
-        ensure_running(home)
-        try:
-            yield Sandbox(home, snapshot)
-        finally:
-            stop(home)
+    with serving(home, snapshot) as running:
+        yield running
 
 
 def _rows(sql: str, params: list | None = None) -> list[tuple]:
