@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser_helpers import chromium
 from snapshot_helpers import write_snapshot
 from warehouse_helpers import build_warehouse, copy_rules, dbt, rows, run_dbt
 
@@ -192,6 +193,22 @@ def test_the_page_has_no_active_content_from_the_data_and_isolates_values(report
         assert opened > closed, html[max(0, match.start() - 80): match.start() + 20]
     # overlong values are cut on the page (the CSV keeps them)
     assert "x" * 301 not in html
+
+
+def test_in_a_browser_the_planted_markup_is_text_and_runs_nothing(report, tmp_path):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    with chromium(report / "steward_report.html", tmp_path / "profile") as driver:
+        try:
+            alert = driver.switch_to.alert.text
+        except NoAlertPresentException:
+            alert = None
+        assert alert is None, f"a planted script ran: {alert!r}"
+        shown = driver.execute_script("return document.body.innerText")
+        images = driver.execute_script("return document.images.length")
+        scripts = driver.execute_script("return document.scripts.length")
+    assert images == 0 and scripts == 1  # the page's own filter script only
+    assert MARKUP_COUNTRY in shown and MARKUP_NAME in shown  # shown as the text it is
 
 
 def test_report_files_are_private(report):

@@ -18,27 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_helpers import chromium, require_chromium
 from click.testing import CliRunner
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("uncertain_matches", "large_clusters", "field_conflicts", "consent_disagreements",
             "governance_findings", "writeback_rejects")
-# The closed network refuses anything else Chromium would reach out for on start.
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1366,900")
 FAILING_RECORDS = 3  # per CRM org, refused by the sandbox with a validation error
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    message = f"{CHROMIUM} / {CHROMEDRIVER} missing: `make browser` installs Debian's chromium"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _apply_with_rejects(home: Path) -> None:
@@ -73,7 +59,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from aeglobal_pipeline.report.assets import steward_report
     from aeglobal_pipeline.sandbox.process import stop
 
-    _require_chromium()
+    require_chromium()
     existing = os.environ.get("AEGLOBAL_REPORT_HOME")
     home = Path(existing) if existing else tmp_path_factory.mktemp("report_home")
     with pytest.MonkeyPatch.context() as patch:
@@ -101,22 +87,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def browser(report: Path, tmp_path_factory: pytest.TempPathFactory):
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium_profile')}")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
-        driver = webdriver.Chrome(options=options,
-                                  service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
-    try:
-        driver.get(report.as_uri())
+    with chromium(report, tmp_path_factory.mktemp("chromium_profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _rows(driver) -> list[dict]:
