@@ -9,7 +9,7 @@ from aeglobal_pipeline.governance import governance_assets, governance_checks
 from aeglobal_pipeline.identity.assets import identity_assets, identity_checks
 from aeglobal_pipeline.operations import sensors
 from aeglobal_pipeline.report.assets import report_assets
-from aeglobal_pipeline.rules_check.asset import configuration_check
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY, configuration_check
 from aeglobal_pipeline.run_hygiene import release_dead_run_slots
 from aeglobal_pipeline.sources.assets import build_extract_assets
 from aeglobal_pipeline.sources.resources import SourceSystems
@@ -28,9 +28,11 @@ full_sync_job = dg.define_asset_job(
 
 
 def group_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
-    """One job per asset group, for on-demand runs from the UI."""
+    """One job per asset group, for on-demand runs from the UI; each validates the configuration
+    first, so a bad rules or sources file stops it before any call or write."""
+    check = dg.AssetSelection.assets(CONFIGURATION_CHECK_KEY)
     return [
-        dg.define_asset_job(f"{group}_job", selection=dg.AssetSelection.groups(group))
+        dg.define_asset_job(f"{group}_job", selection=dg.AssetSelection.groups(group) | check)
         for group in ASSET_GROUPS
     ]
 

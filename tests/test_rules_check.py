@@ -208,12 +208,13 @@ def test_aeglobal_run_stops_before_the_first_api_call(sandbox, broken_rules):
     assert not (sandbox.home / "warehouse.duckdb").exists()
 
 
-def test_the_dagster_job_fails_at_its_first_step_and_skips_the_rest(sandbox, broken_rules):
+@pytest.mark.parametrize("job_name", ["full_sync", "identity_job", "writeback_job", "steward_job"])
+def test_the_dagster_job_fails_at_its_first_step_and_skips_the_rest(sandbox, broken_rules, job_name):
     import dagster as dg
 
     from aeglobal_pipeline.definitions import build_definitions
 
-    job = build_definitions().resolve_job_def("full_sync")
+    job = build_definitions().resolve_job_def(job_name)
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success

@@ -11,6 +11,7 @@ from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity import resolve, stable_ids
 from aeglobal_pipeline.identity.decisions import load_decisions
 from aeglobal_pipeline.identity.features import SOURCE_TABLE
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
 
 IDENTITY_GROUP = "identity"
 WAREHOUSE_POOL = "warehouse"
@@ -42,7 +43,7 @@ def _table(rows: list[tuple], header: tuple[str, ...]) -> dg.MetadataValue:
 
 @dg.asset(
     key=MODEL_KEY,
-    deps=[INT_PERSON_RECORDS],
+    deps=[INT_PERSON_RECORDS, CONFIGURATION_CHECK_KEY],
     group_name=IDENTITY_GROUP,
     owners=OWNERS,
     kinds=KINDS,

@@ -4,6 +4,7 @@ import dagster as dg
 
 from aeglobal_pipeline.identity.assets import LINKS_KEY, MAP_KEY
 from aeglobal_pipeline.report.render import summary_markdown, write_report
+from aeglobal_pipeline.rules_check.asset import CONFIGURATION_CHECK_KEY
 from aeglobal_pipeline.writeback.assets import WRITEBACK_KEY
 
 STEWARD_GROUP = "steward"
@@ -24,7 +25,7 @@ READS = [
 
 @dg.asset(
     key=REPORT_KEY,
-    deps=READS,
+    deps=[*READS, CONFIGURATION_CHECK_KEY],
     group_name=STEWARD_GROUP,
     kinds={"html", "csv", "duckdb"},
     owners=["team:data-governance"],

@@ -86,10 +86,9 @@ class AeglobalDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        # Seeds start the dbt half: like the extracts, they wait for the configuration check.
-        if unique_id.startswith("seed."):
-            spec = spec.merge_attributes(deps=[CONFIGURATION_CHECK_KEY])
-        return spec
+        # Like the extracts, every dbt node waits for the configuration check, so a job of any
+        # subset of them (the per-group jobs) stops at a bad rules or sources file.
+        return spec.merge_attributes(deps=[CONFIGURATION_CHECK_KEY])
 
 
 # Identity resolution (Python) sits between the two halves of the dbt project, so they are two

@@ -57,7 +57,7 @@ def _metadata(result: WritebackResult, plan_relation: str) -> dict:
 
 @dg.asset(
     key=WRITEBACK_KEY,
-    deps=[PLAN_KEY],
+    deps=[PLAN_KEY, CONFIGURATION_CHECK_KEY],
     group_name=WRITEBACK_GROUP,
     kinds={"salesforce", "account_engagement", "duckdb"},
     owners=["team:data-engineering"],
