@@ -8,6 +8,7 @@ clients (so raw stamps exist), and clears faults and call statistics.
 from __future__ import annotations
 
 import pytest
+from kill_helpers import fault_free_state, kill_snapshot
 from writeback_helpers import World
 
 from aeglobal_pipeline.config import warehouse_path
@@ -27,3 +28,16 @@ def world(sandbox) -> World:
     sandbox.control.clear_faults()
     sandbox.control.reset_stats()
     return world
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory):
+    """The kill-recovery tests' generated snapshot (one per module: each kill test is its own file,
+    so the two run side by side)."""
+    return kill_snapshot(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fault_free(tmp_path_factory: pytest.TempPathFactory, snapshot):
+    """The sandbox state after an uninterrupted `aeglobal run --apply` over `snapshot`."""
+    return fault_free_state(tmp_path_factory, snapshot)

@@ -3,7 +3,7 @@
 Each case kills a writer (SIGKILL) at one moment, or lets a user edit or a slow commit race it,
 then runs the write-back again and checks the end state against the fault-free one (the plan's
 values, plus any user edit), that no field was written twice, that no intent is left and that no
-opt-out was lowered. The Must-show cases run in the default suite (test_kill_recovery.py,
+opt-out was lowered. The Must-show cases run in the default suite (test_kill_recovery_*.py,
 test_slow_server.py, test_rollback_and_crash.py); these add the other kill points.
 """
 
