@@ -20,7 +20,7 @@ def test_a_run_killed_during_an_in_flight_request_is_recovered_by_the_next_run(
     with killable_home(tmp_path_factory, "killed_in_flight", snapshot) as home:
         # crm_emea's sObject Collections PATCH is held 4 s at the server: the kill lands while it
         # is in flight, and the server commits it after its client is gone.
-        SandboxControl.forkillable_home(home).add_latency(4000, count=1, source="crm_emea",
+        SandboxControl.for_home(home).add_latency(4000, count=1, source="crm_emea",
                                                   path="/composite/sobjects")
         rerun = kill_then_rerun(home, lambda stats: stats.get("crm_emea", {}).get("composite", 0) >= 1)
         check_recovered(rerun, snapshot, fault_free)
