@@ -27,6 +27,7 @@ NOT_SCORED = {"global_person_id": "global id", "email_opt_out": "consent", "phon
 # Plan field (central name) → truth field: every number of the person is a phone.
 TRUTH_FIELD = {"mobile": "phone"}
 EXAMPLES = 3
+RECORDS_RELATION = "intermediate.int_person_records"
 BATCH_PERSONS = 20_000
 
 
@@ -113,10 +114,15 @@ def score_writeback(
     if not Path(attributes_csv).exists():
         raise FileNotFoundError(f"{attributes_csv}: no truth attributes beside the truth file")
     with warehouse.connect(read_only=True) as con:
-        # plan_relation is a constant or a test's table name, never user data.
-        columns = "target_source || ':' || object || ':' || record_id AS record_key, object, field, "
-        columns += "current_value, new_value, value_source, rule"
-        plan = con.sql(f"SELECT {columns} FROM {plan_relation}").to_arrow_table()  # noqa: S608
+        # plan_relation is a constant or a test's table name, never user data. The target's
+        # company (what the record shows as the person's employer) tells a record of a former job.
+        key = "plan.target_source || ':' || plan.object || ':' || plan.record_id"
+        columns = f"{key} AS record_key, plan.object, plan.field, plan.current_value, plan.new_value, "
+        columns += "plan.value_source, plan.rule, records.company AS target_company"
+        plan = con.sql(
+            f"SELECT {columns} FROM {plan_relation} AS plan "  # noqa: S608
+            f"LEFT JOIN {RECORDS_RELATION} AS records ON records.record_key = {key}"
+        ).to_arrow_table()
     with duckdb.connect() as memory:
         memory.register("plan_arrow", plan)
         return score_plan(memory, "plan_arrow", Path(truth_csv), Path(attributes_csv), plan_fields())
@@ -130,7 +136,7 @@ def score_plan(
     fields: dict[tuple[str, str], str],
 ) -> WritebackScore:
     """Score relation `plan(record_key, object, field, current_value, new_value, value_source,
-    rule)` on `con`."""
+    rule[, target_company])` on `con`."""
     score = WritebackScore()
     con.read_csv(str(truth_csv), header=True, all_varchar=True).create_view("truth_records", replace=True)
     con.read_csv(str(attributes_csv), header=True, all_varchar=True).create_view(
@@ -144,9 +150,13 @@ def score_plan(
         "CREATE OR REPLACE TEMP TABLE field_map (object VARCHAR, field VARCHAR, name VARCHAR)"
     )
     mapping.executemany("INSERT INTO field_map VALUES (?, ?, ?)", [(o, a, n) for (o, a), n in fields.items()])
+    has_company = "target_company" in {c.lower() for c in con.table(plan).columns}
+    company = "p.target_company" if has_company else "NULL::VARCHAR"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE scored_plan AS
-            SELECT p.*, coalesce(m.name, '') AS name, t.person_id, s.person_id AS source_person
+            SELECT p.record_key, p.object, p.field, p.current_value, p.new_value, p.value_source,
+                   p.rule, coalesce(m.name, '') AS name, t.person_id, s.person_id AS source_person,
+                   {company} AS target_company
             FROM {plan} AS p
             LEFT JOIN field_map AS m USING (object, field)
             LEFT JOIN truth_map AS t USING (record_key)
@@ -192,9 +202,10 @@ def _score_batch(con, score: WritebackScore, first: str, last: str, skipped: lis
         [first, last, skipped],
     ).fetchall()
     for row in rows:
-        _, _, _, current, new, _, _, name, person_id, source_person = row
+        _, _, _, current, new, _, _, name, person_id, source_person, target_company = row
         truth_field = TRUTH_FIELD.get(name, name)
-        category, detail = classify(truth_field, current, new, truths.get(person_id, PersonTruth()))
+        person = truths.get(person_id, PersonTruth())
+        category, detail = classify(truth_field, current, new, person, target_company)
         _count(score, category, row, detail, different_person=source_person not in (None, person_id))
 
 

@@ -24,6 +24,7 @@ def _truth() -> PersonTruth:
         ("phone", "switchboard", "+4989123456"), ("phone", "switchboard", "+4989123456;ext=42"),
         ("phone", "mobile", "+4915112345678"), ("company", "current", "Acme GmbH"),
         ("street", "work", "Hauptstraße 5"), ("country_code", "home", "DE"),
+        ("company", "former", "Oldco GmbH"), ("phone", "former_switchboard", "+4930555000"),
     ]:  # fmt: skip
         person.add(field, kind, value)
     return person
@@ -65,6 +66,30 @@ def _truth() -> PersonTruth:
 )
 def test_classify(field, current, new, category):
     assert classify(field, current, new, _truth())[0] == category
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "target_company", "category"),
+    [
+        # a record of the former job gets that job's address: stale before and after
+        (None, "r.mueller@oldco.de", "Oldco GmbH", "stale_record"),
+        (None, "r.mueller@oldco.de", "OLDCO GMBH", "stale_record"),
+        ("r.mueler@oldco.de", "r.mueller@oldco.de", "Oldco GmbH", "stale_record"),
+        # the same value onto a record of the current job, of no job, or over a true value
+        (None, "r.mueller@oldco.de", "Acme GmbH", "harmful"),
+        (None, "r.mueller@oldco.de", None, "harmful"),
+        ("robert.mueller@acme.de", "r.mueller@oldco.de", "Oldco GmbH", "harmful"),
+        # a value that was never the person's is harmful on any record
+        (None, "someone@oldco.de", "Oldco GmbH", "harmful"),
+    ],
+)
+def test_former_job_values_on_a_former_jobs_record(current, new, target_company, category):
+    assert classify("email", current, new, _truth(), target_company)[0] == category
+
+
+def test_former_job_phone_on_a_former_jobs_record_is_stale():
+    assert classify("phone", None, "+49 30 555000", _truth(), "Oldco GmbH")[0] == "stale_record"
+    assert classify("phone", None, "+49 30 555000", _truth(), "Acme GmbH")[0] == "harmful"
 
 
 def test_classify_says_which_kinds_it_compared():
@@ -128,3 +153,25 @@ def test_without_truth_attributes_the_section_says_why(tmp_path):
     _write(truth, ["source", "object", "record_id", "person_id"], [("crm", "Lead", "L1", "P1")])
     score, note = writeback_section(truth)
     assert score is None and note == f"no truth attributes at {tmp_path / 's.truth_attributes.csv'}"
+
+
+def test_score_plan_reads_the_targets_company_to_tell_a_former_jobs_record(tmp_path):
+    truth = tmp_path / "s.truth.csv"
+    attributes = tmp_path / "s.truth_attributes.csv"
+    records = [("crm", "Lead", "L1", "P1"), ("crm", "Lead", "L2", "P1")]
+    _write(truth, ["source", "object", "record_id", "person_id"], records)
+    _write(attributes, ["person_id", "field", "kind", "value"], [
+        ("P1", "company", "current", "Newco Ltd"), ("P1", "company", "former", "Oldco Ltd"),
+        ("P1", "email", "work", "ann@newco.com"), ("P1", "email", "former_work", "ann@oldco.com"),
+    ])  # fmt: skip
+    plan = [
+        ("crm:Lead:L1", "Lead", "Email", None, "ann@oldco.com", "crm:Lead:L2", "r", "Oldco Ltd"),
+        ("crm:Lead:L2", "Lead", "Email", None, "ann@oldco.com", "crm:Lead:L1", "r", "Newco Ltd"),
+    ]
+    columns = ", ".join(f"{c} VARCHAR" for c in (*PLAN_COLUMNS, "target_company"))
+    with duckdb.connect() as con:
+        con.execute(f"CREATE TABLE plan ({columns})")
+        con.executemany("INSERT INTO plan VALUES (?, ?, ?, ?, ?, ?, ?, ?)", plan)
+        score = score_plan(con, "plan", truth, attributes, {("Lead", "Email"): "email"})
+    assert dict(score.counts) == {"stale_record": 1, "harmful": 1}
+    assert score.to_dict()["counts"]["stale_record"] == 1
