@@ -7,7 +7,8 @@ the offending rows (empty = the invariant holds), for tests and for the checks' 
 
 - no invalid new value (phones by libphonenumber's is_valid_number, e-mails by syntax, no markup,
   control or bidi characters);
-- no real contact point (e-mail, phone) replaced by another: contact points are only filled;
+- no real contact point (e-mail, phone) replaced by another: contact points are only filled (or
+  a placeholder, a non-address or a misspelled provider domain replaced);
 - no value longer than the target field (field_dictionary.yaml max_length);
 - no formula-leading text (`= + - @`), except an E.164 phone number.
 """
@@ -72,9 +73,26 @@ def find_invalid_new_values(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 
 def find_replaced_contact_points(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Contact-point rows whose target already holds a value: one real contact point replaced."""
-    return [row for row in _person_field_rows(con)
-            if row["contact_point"] and (row["current_value"] or "").strip()]
+    """Contact-point rows whose target already holds a real value: one real contact point
+    replaced. A placeholder, an address at a misspelled provider domain or a non-address is no
+    contact point (the reference seeds, read here apart from the models' hygiene macros); a
+    phone number is always one, valid or not."""
+    placeholders = {v for (v,) in con.execute(
+        "select lower(trim(value)) from reference.placeholder_values where kind = 'any'").fetchall()}
+    typo_domains = {
+        d for (d,) in con.execute("select lower(domain) from reference.email_domain_typos").fetchall()
+    }
+
+    def is_real(row: dict) -> bool:
+        current = (row["current_value"] or "").strip()
+        if not current or current.lower() in placeholders:
+            return False
+        if row["match_form"] != "email":
+            return True
+        address = current.lower()
+        return address.rpartition("@")[2] not in typo_domains and EMAIL.match(address) is not None
+
+    return [row for row in _person_field_rows(con) if row["contact_point"] and is_real(row)]
 
 
 def find_overlong_values(con: duckdb.DuckDBPyConnection) -> list[dict]:

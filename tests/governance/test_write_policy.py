@@ -10,6 +10,8 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
     P4 format    "030 1234567" vs "+49 30 1234567": nothing planned unless phone opts in
     P5 role      a role mailbox (info@) is never copied to another record
     P6 weak      a record attached below thresholds.write_probability gets the global id only
+    P7 refused   a value hygiene refused (placeholder company, misspelled provider domain) counts
+                 as empty for fill_empty: the valid value fills it
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ OBJECTS = {
         lead(5, "Eva", "Braun", phone="030 1234567"),
         lead(6, "Karl", "Weber", "info@acme-gmbh.de"),
         lead(7, "Otto", "Kranz", "otto@kranz.de"),
+        lead(8, "Lena", "Vogt", "lena.vogt@gmx.de", company="Vogt Design"),
+        lead(9, "Lena", "Vogt", "lena.vogt@gmail.cm", company="Vogt Design"),
     ]},
     "crm_uk": {
         "Lead": [
@@ -73,6 +77,10 @@ OBJECTS = {
     "ae_emea": {"Prospect": [{
         "id": "7002", "email": "jnowak@gmail.com", "firstName": "Jan", "lastName": "Nowak", "phone": "",
         "country": "DE", "optedOut": "false", "isDoNotEmail": "false",
+        "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
+    }, {
+        "id": "7003", "email": "lena.vogt@gmx.de", "firstName": "Lena", "lastName": "Vogt", "phone": "",
+        "company": "n/a", "country": "DE", "optedOut": "false", "isDoNotEmail": "false",
         "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
     }]},
 }
@@ -91,6 +99,8 @@ PERSONS = {
     key("crm_emea", "Lead", 5): "P4", key("crm_uk", "Lead", 15): "P4",
     key("crm_emea", "Lead", 6): "P5", key("crm_uk", "Lead", 16): "P5",
     key("crm_emea", "Lead", 7): "P6", key("crm_uk", "Lead", 17): "P6",
+    key("crm_emea", "Lead", 8): "P7", key("crm_emea", "Lead", 9): "P7",
+    key("ae_emea", "Prospect", 7003): "P7",
 }
 WEAK = key("crm_uk", "Lead", 17)
 
@@ -160,6 +170,19 @@ def test_invalid_values_are_never_written_and_each_is_a_finding(built):
         (key("crm_uk", "Lead", 16), "company: longer than the target field (255 characters)"),
     }
     assert expected <= reasons, expected - reasons
+
+
+def test_a_refused_value_counts_as_empty_for_fill_empty(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    company = changes[(key("ae_emea", "Prospect", 7003), "company")]
+    assert (company["current_value"], company["new_value"]) == ("n/a", "Vogt Design")
+    assert "(placeholder)" in company["rule"]
+    email = changes[(key("crm_emea", "Lead", 9), "Email")]
+    assert (email["current_value"], email["new_value"]) == ("lena.vogt@gmail.cm", "lena.vogt@gmx.de")
+    # the valid address is not touched, and the prospect's e-mail (its mailing key) never is
+    assert (key("crm_emea", "Lead", 8), "Email") not in changes
+    assert (key("ae_emea", "Prospect", 7003), "email") not in changes
 
 
 def test_a_role_mailbox_is_never_copied(built):

@@ -8,7 +8,7 @@
 -- right (DESIGN rule 8):
 -- - consent only ever moves towards the opt-out, within consent.yaml's propagation scope;
 -- - person fields follow the field's write policy (field_dictionary.yaml): `fill_empty` writes
---   only into an empty field; `correct` also replaces an invalid value or a worse form of the
+--   only into an empty field (or one holding a value hygiene refused); `correct` also replaces an invalid value or a worse form of the
 --   winning one (case, an initial, the full name in one field, swapped names, a typo within two
 --   edits of a form more independent records support). Any other valid difference is left for
 --   stewards (identity_conflicts), never written: a contact point is never replaced by another;
@@ -157,6 +157,11 @@ person_field_changes as (
         and other_name.field = case change.field when 'given_name' then 'family_name'
                                                  when 'family_name' then 'given_name' end
     where change.target_is_empty
+       -- a value hygiene refused (a placeholder, markup, a misspelled provider domain, formula
+       -- text) is no value: fill_empty fills it. Not a phone libphonenumber calls invalid: it may
+       -- be a real number the library's metadata does not know yet.
+       or (change.write_policy = 'fill_empty' and change.current_problem is not null
+           and change.match_form <> 'phone')
        or (change.write_policy = 'correct' and (
               change.current_problem is not null
               or (change.current_norm = change.value_norm
