@@ -28,6 +28,8 @@ import yaml
 from snapshot_helpers import write_snapshot
 from warehouse_helpers import build_warehouse, copy_rules, reload_rules, rows, run_dbt
 
+from aeglobal_pipeline.report.queries import FINDINGS_SQL, GOVERNANCE_ORDER
+
 ENTITY = "Northwind Europe GmbH"
 SOURCES = [
     {"name": "crm_emea", "kind": "salesforce", "region": "EMEA", "legal_entity": ENTITY,
@@ -212,6 +214,11 @@ def test_an_email_one_edit_from_the_persons_name_stays_on_its_record(built):
     assert findings[0]["detail"].startswith(
         'email: local part "nachijet" is 1 edit(s) from the person\'s name "nachiket" — '
         '"nachijet.das@globalprime.in" stays on its record and is never copied to another')
+    # the steward report's line for it says what to do
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        lines = con.execute(FINDINGS_SQL, {"order": GOVERNANCE_ORDER}).fetchall()
+    actions = {line[1]: line[-2] for line in lines}
+    assert actions["suspected_typo"].startswith("confirm the address with the person")
 
 
 def test_swapped_names_are_corrected_only_with_a_margin_of_two_records(built):
