@@ -16,6 +16,8 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
     P10/P11 swap "Murakami Kaori" beside "Kaori Murakami" twice is left alone (margin 1); beside
                  "Taro Yamada" three times, "Yamada Taro" is corrected (margin 3)
     P12 private  company "Privat" is a placeholder
+    P13 initial  "J." is never written into an empty FirstName; "이", a whole Korean family name,
+                 is no initial and is written
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ OBJECTS = {
         lead(30, "Kaori", "Murakami"),
         lead(33, "Taro", "Yamada"),
         lead(36, "Lena", "Vogel", company="Privat"),
+        lead(42, "J.", "Weiss"),
+        lead(44, "Minji", "이"),
     ]},
     "crm_uk": {
         "Lead": [
@@ -87,6 +91,8 @@ OBJECTS = {
             lead(31, "Kaori", "Murakami"),
             lead(34, "Taro", "Yamada"),
             lead(37, "Lena", "Vogel"),
+            lead(43, "", "Weiss"),
+            lead(45, "Minji", ""),
         ],
         "Contact": [contact(21, "Anna", "Clark"), contact(22, "Jan", "Nowak", "jan.nowak@northwind.de"),
                     contact(23, "Nachiket", "Das"), contact(24, "Simone", "Muller"),
@@ -124,6 +130,8 @@ PERSONS = {
     key("crm_emea", "Lead", 33): "P11", key("crm_uk", "Lead", 34): "P11", key("crm_uk", "Contact", 35): "P11",
     key("ae_emea", "Prospect", 7003): "P11",
     key("crm_emea", "Lead", 36): "P12", key("crm_uk", "Lead", 37): "P12",
+    key("crm_emea", "Lead", 42): "P13", key("crm_uk", "Lead", 43): "P13",
+    key("crm_emea", "Lead", 44): "P14", key("crm_uk", "Lead", 45): "P14",
 }
 WEAK = key("crm_uk", "Lead", 17)
 
@@ -293,3 +301,10 @@ def test_plan_checks_pass_and_catch_each_kind_of_bad_row(built, tmp_path):
         )
         caught = [[row["record_id"] for row in finder(con)] for finder in finders]
     assert caught == [["BAD0"], ["BAD1"], ["BAD2"], ["BAD3"]]
+
+
+def test_an_initial_is_never_written_but_a_one_character_cjk_name_is(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    assert (key("crm_uk", "Lead", 43), "FirstName") not in changes
+    assert changes[(key("crm_uk", "Lead", 45), "LastName")]["new_value"] == "이"
