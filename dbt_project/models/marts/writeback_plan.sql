@@ -15,7 +15,8 @@
 -- - a change that is format-only (same normalised value) only where the field opts in
 --   (`normalize_on_write`);
 -- - only values that passed hygiene (invalid ones never win), never a role mailbox nor a
---   suspected e-mail typo onto another record, never a worse form (an initial), an employer-bound value (work phone, office address, work e-mail) only between
+--   suspected e-mail typo onto another record, never a worse form (an initial), an
+--   employer-bound value (work phone, office address, work e-mail) only between
 --   records of the same company, and only between records attached to their person at or above
 --   thresholds.write_probability (matching.yaml): a weaker attachment gets the global id and
 --   consent only (governance_findings: weak_attachment);
