@@ -81,6 +81,9 @@ class Precedence(_Strict):
     fields: dict[str, FieldRule] = Field(default_factory=dict)
     region_overrides: dict[str, dict[str, FieldRule]] = Field(default_factory=dict)
     protected_fields: list[ProtectedField] = Field(default_factory=list)
+    # How many more independent records the other given/family order needs before a record's
+    # order counts as swapped (a worse form, corrected); a smaller margin leaves the order to stewards.
+    name_order_margin: int = Field(2, ge=1)
 
     def resolve(self, field: str, region: str | None = None) -> tuple[str, list[str], bool]:
         """(strategy, priority, ignore_empty) of a field, default ← field ← region override."""

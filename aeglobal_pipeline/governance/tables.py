@@ -19,7 +19,7 @@ ANY = "*"
 # table → column definitions (names are fixed here; every value below is a bound parameter)
 TABLES: dict[str, str] = {
     "precedence": "field varchar, region varchar, strategy varchar, ignore_empty boolean, "
-    "priority varchar[], rule_name varchar, authoritative boolean",
+    "priority varchar[], rule_name varchar, authoritative boolean, name_order_margin integer",
     "precedence_priority": "field varchar, region varchar, position integer, role varchar",
     "protected_fields": "field varchar, target varchar, reason varchar",
     "consent_channels": "channel varchar, field varchar, propagation varchar",
@@ -52,7 +52,8 @@ def _precedence_rows(rules: GovernanceRules) -> tuple[list[tuple], list[tuple]]:
         region_key = region or ANY
         name = f"{strategy}({', '.join(priority)})" if priority else strategy
         authoritative = precedence.is_authoritative(field, region)
-        rows.append((field, region_key, strategy, ignore_empty, priority, name, authoritative))
+        rows.append((field, region_key, strategy, ignore_empty, priority, name, authoritative,
+                     precedence.name_order_margin))
         priority_rows += [(field, region_key, i + 1, role) for i, role in enumerate(priority)]
     return rows, priority_rows
 

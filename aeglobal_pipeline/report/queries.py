@@ -29,7 +29,7 @@ WRITEBACK_RUNS = "writeback.runs"
 LARGE_CLUSTER_MIN_RECORDS = 4
 REJECTED_STATUSES = ["rejected", "failed"]
 GOVERNANCE_ORDER = ["unmapped_status", "undeclared_field", "retention_exceeded", "cross_org_link",
-                    "dangling_link", "invalid_email", "invalid_phone", "unknown_country"]
+                    "dangling_link", "invalid_email", "invalid_phone", "unknown_country", "suspected_typo"]
 # Fields whose disagreement may mean two people were merged, so a cannot-link can be the answer.
 IDENTITY_FIELDS = ("given_name", "family_name", "email", "birthdate")
 CONTACT_FIELDS = ("phone", "mobile", "company")
@@ -317,6 +317,8 @@ SELECT f.finding_id, f.finding_type, f.source, f.object, f.region, s.legal_entit
            WHEN 'invalid_email' THEN 'correct or clear the value in the source record'
            WHEN 'invalid_phone' THEN 'correct or clear the value in the source record'
            WHEN 'unknown_country' THEN 'correct the value, or add the spelling to seeds/country_aliases.csv'
+           WHEN 'suspected_typo'
+               THEN 'confirm the address with the person: correct it in the source record, or leave it'
            ELSE 'review' END AS action,
        coalesce(s.legal_entity, '') AS entity
 FROM {FINDINGS} AS f LEFT JOIN {SOURCE_SYSTEMS} AS s ON s.source = f.source

@@ -192,7 +192,7 @@ class B2CGenerator:
         created = EARLIEST + int(rng.random() * (SNAPSHOT_AT - EARLIEST - 90 * 86400))
         created, modified, stamp = lifecycle_times(rng, created)
         email = person.email if person.email and rng.random() < 0.6 else ""
-        phone = person.mobile.format(rng) if person.mobile and rng.random() < 0.6 else ""
+        phone = person.mobile.format(rng, person.country.code) if person.mobile and rng.random() < 0.6 else ""
         values = [
             record_id, self.account(org, person), first, last, email, "", phone, "",
             street, city.name, postal, city.state if rng.random() < 0.7 else "",

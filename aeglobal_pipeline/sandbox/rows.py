@@ -93,15 +93,15 @@ class RowWriter:
     def phone(self, person: Person, job: Job) -> tuple[str, str]:
         draw = self.rng.random()
         if person.in_household and draw < 0.45:
-            return person.home_phone.format(self.rng), "home"
+            return person.home_phone.format(self.rng, person.country.code), "home"
         if job.direct and draw < 0.5:
-            return job.direct.format(self.rng), "direct"
+            return job.direct.format(self.rng, person.country.code), "direct"
         if job.company and draw < 0.65:
-            number = job.company.switchboard.format(self.rng)
+            number = job.company.switchboard.format(self.rng, person.country.code)
             ext = extension(person, job) if self.rng.random() < EXTENSION_WRITTEN else ""
             return with_extension(self.rng, number, ext), "switchboard"
         if draw < 0.7:
-            return person.home_phone.format(self.rng), "home"
+            return person.home_phone.format(self.rng, person.country.code), "home"
         return "", ""
 
     def note_shared(
@@ -236,7 +236,7 @@ class RowWriter:
         opted = self.opted_out(person)
         values = [
             record_id, account, first, last, email, phone,
-            person.mobile.format(rng) if person.mobile and rng.random() < 0.4 else "",
+            person.mobile.format(rng, person.country.code) if person.mobile and rng.random() < 0.4 else "",
             job.title if rng.random() < 0.8 else "", street, city, postal, state,
             person.country.spelling(rng), person.birthdate if rng.random() < 0.15 else "",
             LEAD_SOURCES.pick(rng), boolean(opted), boolean(person.do_not_call),
@@ -271,7 +271,7 @@ class RowWriter:
         opted = self.opted_out(person)
         values = [
             record_id, first, last, email, phone,
-            person.mobile.format(rng) if person.mobile and rng.random() < 0.3 else "",
+            person.mobile.format(rng, person.country.code) if person.mobile and rng.random() < 0.3 else "",
             company, job.title if rng.random() < 0.75 else "", street, city, postal, state,
             person.country.spelling(rng),
             converted_status if converted else open_statuses.pick(rng), LEAD_SOURCES.pick(rng),

@@ -122,7 +122,21 @@ class Phone:
         """The number as the generator means it (the truth), before any user typed it."""
         return f"+{countries()[self.country].calling_code}{self.area}{self.subscriber}"
 
-    def format(self, rng: Random) -> str:
+    def format(self, rng: Random, written_in: str | None = None) -> str:
+        """The number as a user typed it into a record of country `written_in` (ISO code).
+
+        A number from another country is typed in its national form only where that form does
+        not read as a valid number of the record's country: there every reader (and libphonenumber,
+        given the record's country) dials the local number, so the record would say a different
+        number than the truth claims. Those are typed with their country code instead (same draw:
+        the seed's other values do not move)."""
+        text = self._typed(rng)
+        if written_in and written_in != self.country and _reads_as_local(text, written_in):
+            c = countries()[self.country]
+            return f"+{c.calling_code} {self.area} {self.subscriber}"
+        return text
+
+    def _typed(self, rng: Random) -> str:
         c = countries()[self.country]
         area, sub = self.area, self.subscriber
         draw = rng.random()
@@ -145,6 +159,16 @@ class Phone:
         if draw < 0.92 and c.trunk:
             return f"+{c.calling_code} ({c.trunk}){area} {sub}"
         return f"00{c.calling_code} {area} {sub}"
+
+
+def _reads_as_local(text: str, region: str) -> bool:
+    """Whether `text` (no country code) is a valid number of `region` for libphonenumber."""
+    if text.lstrip().startswith(("+", "00")):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 @lru_cache(maxsize=4096)

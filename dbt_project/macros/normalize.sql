@@ -54,3 +54,9 @@
         trim(regexp_replace(regexp_replace({{ fold_text(column) }}, '&', ' & ', 'g'), '[^\p{L}0-9&]+', ' ', 'g')),
         {{ legal_suffix_pattern() }}, '')), '')
 {%- endmacro %}
+
+{% macro transliterate_umlauts(column) -%}
+    {#- the spelling of ä ö ü ß å without those letters (Müller → Mueller), as e-mail addresses write them -#}
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(
+        {{ column }}, 'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'), 'Ä', 'Ae'), 'Ö', 'Oe'), 'Ü', 'Ue'), 'ß', 'ss'), 'å', 'aa'), 'Å', 'Aa')
+{%- endmacro %}

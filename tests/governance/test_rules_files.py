@@ -144,3 +144,8 @@ def test_precedence_may_only_name_survivorship_fields_of_the_dictionary(rules):
                                                                                         match_form=None))
     edit(rules, "precedence.yaml", lambda d: d["fields"].update(street={"strategy": "most_recent"}))
     assert PRECEDENCE + "fields.street: unknown field 'street'" in error_of(rules)
+
+
+def test_name_order_margin_below_one_names_file_and_key(rules):
+    edit(rules, "precedence.yaml", lambda d: d.update(name_order_margin=0))
+    assert PRECEDENCE + "name_order_margin: " in error_of(rules)

@@ -87,6 +87,9 @@ def test_the_record_country_is_the_default_region_only_when_it_yields_a_valid_nu
     assert parse_phone("089 769 3440", "DE")[::3] == ("+49897693440", "+49897693440")
     # The number's own prefix wins over the record's country.
     assert parse_phone("0049 89 7693440", "US")[0] == "+49897693440"
+    # `00` + country code is that country's number, even where the region reads `00xx` as a
+    # carrier-select prefix (Brazil: "0055 51 9…" would be +51 9…, a Peruvian mobile).
+    assert parse_phone("0055 519 64265374", "BR")[:2] == ("+5551964265374", True)
     assert parse_phone("+1-415-256-2970;ext=7872", "DE")[2:] == ("7872", "+14152562970 ext. 7872")
     assert parse_phone("12345", "DE")[1] is False
 

@@ -10,7 +10,15 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
     P4 format    "030 1234567" vs "+49 30 1234567": nothing planned unless phone opts in
     P5 role      a role mailbox (info@) is never copied to another record
     P6 weak      a record attached below thresholds.write_probability gets the global id only
-    P7 refused   a value hygiene refused (placeholder company, misspelled provider domain) counts
+    P7 typo mail "nachijet.das@…" beside "Nachiket" on three records stays on its record (a
+                 finding); P8, "simone.mueller@…" for Simone Müller, is copied
+    P9 role (nl) "administratie@…" is a role mailbox, never copied
+    P10/P11 swap "Murakami Kaori" beside "Kaori Murakami" twice is left alone (margin 1); beside
+                 "Taro Yamada" three times, "Yamada Taro" is corrected (margin 3)
+    P12 private  company "Privat" is a placeholder
+    P13 initial  "J." is never written into an empty FirstName; "이", a whole Korean family name,
+                 is no initial and is written
+    P15 refused  a value hygiene refused (placeholder company, misspelled provider domain) counts
                  as empty for fill_empty: the valid value fills it
 """
 
@@ -23,6 +31,8 @@ import pytest
 import yaml
 from snapshot_helpers import write_snapshot
 from warehouse_helpers import build_warehouse, copy_rules, reload_rules, rows, run_dbt
+
+from aeglobal_pipeline.report.queries import FINDINGS_SQL, GOVERNANCE_ORDER
 
 ENTITY = "Northwind Europe GmbH"
 SOURCES = [
@@ -59,8 +69,16 @@ OBJECTS = {
         lead(5, "Eva", "Braun", phone="030 1234567"),
         lead(6, "Karl", "Weber", "info@acme-gmbh.de"),
         lead(7, "Otto", "Kranz", "otto@kranz.de"),
-        lead(8, "Lena", "Vogt", "lena.vogt@gmx.de", company="Vogt Design"),
-        lead(9, "Lena", "Vogt", "lena.vogt@gmail.cm", company="Vogt Design"),
+        lead(8, "Nachiket", "Das", "nachijet.das@globalprime.in"),
+        lead(9, "Simone", "Müller", "simone.mueller@zellmeier.de"),
+        lead(40, "Pieter", "Jansen", "administratie@maasware.be"),
+        lead(30, "Kaori", "Murakami"),
+        lead(33, "Taro", "Yamada"),
+        lead(36, "Lena", "Vogel", company="Privat"),
+        lead(42, "J.", "Weiss"),
+        lead(44, "Minji", "이"),
+        lead(50, "Lena", "Vogt", "lena.vogt@gmx.de", company="Vogt Design"),
+        lead(51, "Lena", "Vogt", "lena.vogt@gmail.cm", company="Vogt Design"),
     ]},
     "crm_uk": {
         "Lead": [
@@ -71,15 +89,29 @@ OBJECTS = {
             lead(15, "Eva", "Braun", phone="+49 30 1234567"),
             lead(16, "Karl", "Weber", company=LONG_COMPANY),
             lead(17, "Otto", "Kranz"),
+            lead(18, "Nachiket", "Das"),
+            lead(19, "Simone", "Müller"),
+            lead(41, "Pieter", "Jansen"),
+            lead(31, "Kaori", "Murakami"),
+            lead(34, "Taro", "Yamada"),
+            lead(37, "Lena", "Vogel"),
+            lead(43, "", "Weiss"),
+            lead(45, "Minji", ""),
         ],
-        "Contact": [contact(21, "Anna", "Clark"), contact(22, "Jan", "Nowak", "jan.nowak@northwind.de")],
+        "Contact": [contact(21, "Anna", "Clark"), contact(22, "Jan", "Nowak", "jan.nowak@northwind.de"),
+                    contact(23, "Nachiket", "Das"), contact(24, "Simone", "Muller"),
+                    contact(32, "Murakami", "Kaori"), contact(35, "Taro", "Yamada")],
     },
     "ae_emea": {"Prospect": [{
         "id": "7002", "email": "jnowak@gmail.com", "firstName": "Jan", "lastName": "Nowak", "phone": "",
         "country": "DE", "optedOut": "false", "isDoNotEmail": "false",
         "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
     }, {
-        "id": "7003", "email": "lena.vogt@gmx.de", "firstName": "Lena", "lastName": "Vogt", "phone": "",
+        "id": "7003", "email": "taro.yamada@gmail.com", "firstName": "Yamada", "lastName": "Taro",
+        "phone": "", "country": "DE", "optedOut": "false", "isDoNotEmail": "false",
+        "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
+    }, {
+        "id": "7004", "email": "lena.vogt@gmx.de", "firstName": "Lena", "lastName": "Vogt", "phone": "",
         "company": "n/a", "country": "DE", "optedOut": "false", "isDoNotEmail": "false",
         "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
     }]},
@@ -99,8 +131,17 @@ PERSONS = {
     key("crm_emea", "Lead", 5): "P4", key("crm_uk", "Lead", 15): "P4",
     key("crm_emea", "Lead", 6): "P5", key("crm_uk", "Lead", 16): "P5",
     key("crm_emea", "Lead", 7): "P6", key("crm_uk", "Lead", 17): "P6",
-    key("crm_emea", "Lead", 8): "P7", key("crm_emea", "Lead", 9): "P7",
-    key("ae_emea", "Prospect", 7003): "P7",
+    key("crm_emea", "Lead", 8): "P7", key("crm_uk", "Lead", 18): "P7", key("crm_uk", "Contact", 23): "P7",
+    key("crm_emea", "Lead", 9): "P8", key("crm_uk", "Lead", 19): "P8", key("crm_uk", "Contact", 24): "P8",
+    key("crm_emea", "Lead", 40): "P9", key("crm_uk", "Lead", 41): "P9",
+    key("crm_emea", "Lead", 30): "P10", key("crm_uk", "Lead", 31): "P10", key("crm_uk", "Contact", 32): "P10",
+    key("crm_emea", "Lead", 33): "P11", key("crm_uk", "Lead", 34): "P11", key("crm_uk", "Contact", 35): "P11",
+    key("ae_emea", "Prospect", 7003): "P11",
+    key("crm_emea", "Lead", 36): "P12", key("crm_uk", "Lead", 37): "P12",
+    key("crm_emea", "Lead", 42): "P13", key("crm_uk", "Lead", 43): "P13",
+    key("crm_emea", "Lead", 44): "P14", key("crm_uk", "Lead", 45): "P14",
+    key("crm_emea", "Lead", 50): "P15", key("crm_emea", "Lead", 51): "P15",
+    key("ae_emea", "Prospect", 7004): "P15",
 }
 WEAK = key("crm_uk", "Lead", 17)
 
@@ -175,19 +216,58 @@ def test_invalid_values_are_never_written_and_each_is_a_finding(built):
 def test_a_refused_value_counts_as_empty_for_fill_empty(built):
     warehouse, _ = built
     changes = plan(warehouse)
-    company = changes[(key("ae_emea", "Prospect", 7003), "company")]
+    company = changes[(key("ae_emea", "Prospect", 7004), "company")]
     assert (company["current_value"], company["new_value"]) == ("n/a", "Vogt Design")
     assert "(placeholder)" in company["rule"]
-    email = changes[(key("crm_emea", "Lead", 9), "Email")]
+    email = changes[(key("crm_emea", "Lead", 51), "Email")]
     assert (email["current_value"], email["new_value"]) == ("lena.vogt@gmail.cm", "lena.vogt@gmx.de")
     # the valid address is not touched, and the prospect's e-mail (its mailing key) never is
-    assert (key("crm_emea", "Lead", 8), "Email") not in changes
-    assert (key("ae_emea", "Prospect", 7003), "email") not in changes
+    assert (key("crm_emea", "Lead", 50), "Email") not in changes
+    assert (key("ae_emea", "Prospect", 7004), "email") not in changes
 
 
 def test_a_role_mailbox_is_never_copied(built):
     warehouse, _ = built
-    assert (key("crm_uk", "Lead", 16), "Email") not in plan(warehouse)
+    changes = plan(warehouse)
+    assert (key("crm_uk", "Lead", 16), "Email") not in changes
+    assert (key("crm_uk", "Lead", 41), "Email") not in changes  # administratie@: Dutch
+
+
+def test_an_email_one_edit_from_the_persons_name_stays_on_its_record(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    assert (key("crm_uk", "Lead", 18), "Email") not in changes
+    # the same shape with the person's own name (ü written ue) is copied
+    assert changes[(key("crm_uk", "Lead", 19), "Email")]["new_value"] == "simone.mueller@zellmeier.de"
+    findings = rows(warehouse, "select subject, detail from marts.governance_findings "
+                               "where finding_type = 'suspected_typo'")
+    assert [f["subject"] for f in findings] == [key("crm_emea", "Lead", 8) + " email"]
+    assert findings[0]["detail"].startswith(
+        'email: local part "nachijet" is 1 edit(s) from the person\'s name "nachiket" — '
+        '"nachijet.das@globalprime.in" stays on its record and is never copied to another')
+    # the steward report's line for it says what to do
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        lines = con.execute(FINDINGS_SQL, {"order": GOVERNANCE_ORDER}).fetchall()
+    actions = {line[1]: line[-2] for line in lines}
+    assert actions["suspected_typo"].startswith("confirm the address with the person")
+
+
+def test_swapped_names_are_corrected_only_with_a_margin_of_two_records(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    ambiguous = key("crm_uk", "Contact", 32)  # Murakami Kaori beside Kaori Murakami twice
+    assert not [k for k in changes if k[0] == ambiguous and k[1] in ("FirstName", "LastName")]
+    swapped = key("ae_emea", "Prospect", 7003)  # Yamada Taro beside Taro Yamada three times
+    assert changes[(swapped, "firstName")]["new_value"] == "Taro"
+    assert changes[(swapped, "lastName")]["new_value"] == "Yamada"
+
+
+def test_a_private_person_as_company_is_a_placeholder(built):
+    warehouse, _ = built
+    findings = rows(warehouse, "select subject, detail from marts.governance_findings "
+                               "where finding_type = 'invalid_value' and subject = ?",
+                    [key("crm_emea", "Lead", 36) + " company"])
+    assert [f["detail"].split(" — ")[0] for f in findings] == ["company: placeholder"]
 
 
 def test_a_weakly_attached_record_gets_the_global_id_only(built):
@@ -244,3 +324,10 @@ def test_plan_checks_pass_and_catch_each_kind_of_bad_row(built, tmp_path):
         )
         caught = [[row["record_id"] for row in finder(con)] for finder in finders]
     assert caught == [["BAD0"], ["BAD1"], ["BAD2"], ["BAD3"]]
+
+
+def test_an_initial_is_never_written_but_a_one_character_cjk_name_is(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    assert (key("crm_uk", "Lead", 43), "FirstName") not in changes
+    assert changes[(key("crm_uk", "Lead", 45), "LastName")]["new_value"] == "이"

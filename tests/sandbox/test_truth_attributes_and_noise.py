@@ -147,3 +147,29 @@ def test_persons_have_several_real_contact_points_and_some_foreign_mobiles(gener
         mobiles = [n for n, k in fields["phone"].items() if k == "mobile"]
         foreign += any(not n.startswith("+" + home) for n in mobiles)
     assert 0 < foreign < PERSONS * 0.05  # expats keep their home country's mobile
+
+
+def test_a_number_typed_without_country_code_means_the_persons_number_in_the_records_country(generated):
+    """A reader (and libphonenumber) takes a national form as a number of the record's country:
+    an expat's foreign mobile is typed with its country code wherever its national form would
+    dial another, local number, so the record never says a number the truth does not hold."""
+    _, _, attributes, records = generated
+    country_codes = {
+        spelling.lower(): c.code
+        for c in countries().values()
+        for spelling in (c.code, c.english, c.local, *c.spellings)
+    }
+    national = wrong = 0
+    for person, _, r in records:
+        region = country_codes.get(r["country"].strip().lower())
+        for text in (r["phone"], r["mobile"]):
+            if not region or not text or text.lstrip().startswith(("+", "00")):
+                continue
+            number = phonenumbers.parse(text, region)
+            if not phonenumbers.is_valid_number(number):
+                continue
+            national += 1
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            wrong += e164 not in attributes[person]["phone"]
+    assert national > PERSONS * 0.3
+    assert wrong == 0, f"{wrong} of {national} national-format numbers are not the person's"

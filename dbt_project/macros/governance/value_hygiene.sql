@@ -78,13 +78,15 @@
 {%- endmacro %}
 
 {% macro form_rank(f) -%}
-    {#- 1 for a structurally worse form of a name: an initial only, or the full name in one field
+    {#- 1 for a structurally worse form of a name: an initial only (a CJK character is no initial), or the full name in one field
         (the record's other name inside it). Swapped names need the person's other records:
         int_governance__candidates adds them. -#}
     {%- if f.form == 'name' and f.name in ('given_name', 'family_name') -%}
         {%- set other = 'family_name' if f.name == 'given_name' else 'given_name' -%}
         case
-            when regexp_full_match(trim({{ f.name }}), '\p{L}\.?') then 1
+            -- one letter, not one CJK character (이, 李: a whole family name)
+            when regexp_full_match(trim({{ f.name }}), '\p{L}\.?')
+                 and not regexp_matches({{ f.name }}, '[\p{Han}\p{Hangul}\p{Hiragana}\p{Katakana}]') then 1
             when {{ other }}_norm is not null
                  and ({{ f.name }}_norm like {{ other }}_norm || ' %' or {{ f.name }}_norm like '% ' || {{ other }}_norm)
                 then 1

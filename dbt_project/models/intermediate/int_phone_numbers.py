@@ -3,10 +3,11 @@
 Phone numbers are the one normalisation SQL is the wrong tool for: national formats, trunk
 prefixes, `00` international prefixes, vanity letters and extensions (`ext.`, `x`, `;ext=`) need
 libphonenumber. Per pair:
-- phone_e164: the canonical number, the matching form (identity compares it). The record's
-  country is the default region only when it yields a valid number; otherwise the number's own
-  prefix (`+…` or `00…`) when that is valid; otherwise the best-effort parse in the record's
-  region, kept so two copies of one mistyped number still agree.
+- phone_e164: the canonical number, the matching form (identity compares it). A number written
+  with `00` + country code is read as such first; otherwise the record's country is the default
+  region only when it yields a valid number; otherwise the number's own prefix (`+…` or `00…`)
+  when that is valid; otherwise the best-effort parse in the record's region, kept so two copies
+  of one mistyped number still agree.
 - is_valid: phonenumbers' `is_valid_number` on that number. The write-back never writes an
   invalid number (governance hygiene).
 - extension: kept apart from the number, never glued into it.
@@ -56,7 +57,9 @@ def parse_phone(raw, region):
     if text.startswith("+"):
         attempts.append(_parse(text, None))
     elif text.startswith("00"):
-        attempts.append(_parse("+" + text[2:], None))
+        # `00` + country code is how people write their number abroad; read in the record's
+        # region first, Brazil's carrier-select prefixes turn "0055 51 9…" into +51 9… (Peru).
+        attempts.insert(0, _parse("+" + text[2:], None))
     for number in attempts:
         if number is not None and phonenumbers.is_valid_number(number):
             e164 = phonenumbers.format_number(number, E164)

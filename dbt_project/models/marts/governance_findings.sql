@@ -1,7 +1,8 @@
 -- What the rules do not cover yet, reported instead of dropped: columns of a source that the
 -- field dictionary does not declare for its object and region (a field request), regional
 -- statuses lifecycle.yaml does not map, persons past their regime's retention period, values
--- that failed hygiene (one row per record and field: the record key and the reason), records
+-- that failed hygiene (one row per record and field: the record key and the reason), values
+-- kept on their own record as probable typos (an e-mail one edit from the person's name), records
 -- attached to their person too weakly to receive person fields, and each value or link the
 -- person records left out (int_governance__dropped_values). A union: each kind of finding is
 -- one branch with the same columns.
@@ -53,6 +54,12 @@ records as (
 thresholds as (
 
     select * from {{ source('rules', 'identity_thresholds') }}
+
+),
+
+candidates as (
+
+    select * from {{ ref('int_governance__candidates') }}
 
 ),
 
@@ -125,6 +132,20 @@ invalid_field_values as (
 
 ),
 
+suspected_typos as (
+
+    select
+        'suspected_typo' as finding_type,
+        source, object, region,
+        record_key || ' ' || field as subject,
+        1 as record_count,
+        field || ': ' || suspicion || ' — "' || left(value, 80)
+            || '" stays on its record and is never copied to another: check it with the person' as detail
+    from candidates
+    where suspicion is not null
+
+),
+
 weak_attachments as (
 
     select
@@ -152,6 +173,8 @@ unioned as (
     select * from dropped_values
     union all
     select * from invalid_field_values
+    union all
+    select * from suspected_typos
     union all
     select * from weak_attachments
 

@@ -14,8 +14,9 @@
 --   stewards (identity_conflicts), never written: a contact point is never replaced by another;
 -- - a change that is format-only (same normalised value) only where the field opts in
 --   (`normalize_on_write`);
--- - only values that passed hygiene (invalid ones never win), never a role mailbox onto another
---   record, an employer-bound value (work phone, office address, work e-mail) only between
+-- - only values that passed hygiene (invalid ones never win), never a role mailbox nor a
+--   suspected e-mail typo onto another record, never a worse form (an initial), an
+--   employer-bound value (work phone, office address, work e-mail) only between
 --   records of the same company, and only between records attached to their person at or above
 --   thresholds.write_probability (matching.yaml): a weaker attachment gets the global id and
 --   consent only (governance_findings: weak_attachment);
@@ -127,6 +128,9 @@ person_field_candidates as (
       and differing.copyable
       and differing.target_attach_probability >= thresholds.write_probability
       and differing.attach_probability >= thresholds.write_probability
+      -- a worse form (an initial, the full name in one field) is never written: the winner is
+      -- one only where the person has no clean form, and "J." says less than the field's owner knows
+      and differing.form_rank = 0
       -- a single-valued field (write policy correct: names) is written only when its winning form
       -- beats every other clean form; two spellings equally supported are for stewards
       and (differing.write_policy <> 'correct' or differing.uncontested)

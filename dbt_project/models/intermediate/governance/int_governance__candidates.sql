@@ -163,24 +163,142 @@ value_votes as (
         count(distinct lineage_key) as value_frequency,
         min(priority_position) as form_priority,
         max(last_modified_at) as form_latest,
-        min(value_form_rank) as form_rank
+        min(value_form_rank) as form_rank,
+        -- two spellings of the form (an e-mail's separators, a name with and without umlauts),
+        -- for email_name_typos
+        min(value) filter (where field in ('email', 'given_name', 'family_name')) as form_value,
+        max(value) filter (where field in ('given_name', 'family_name')) as form_value_other
     from eligible
     group by global_person_id, field, value_norm
 
 ),
 
-swapped_forms as (
+name_spellings as (
 
-    -- A name form that the person's other name field carries with more support: given and
-    -- family name swapped on this person's records ("Murakami Kaori" beside "Kaori Murakami").
-    select this.global_person_id, this.field, this.value_norm
+    -- The person's valid name forms, folded, also transliterated (Müller: muller and mueller);
+    -- is_top: a form two or more independent records support and no other form of its field
+    -- more (which of two single spellings is the typo nobody knows).
+    select
+        global_person_id, field,
+        value_frequency >= 2
+            and value_frequency = max(value_frequency) over (partition by global_person_id, field) as is_top,
+        list_distinct([
+            {{ fold_text('form_value') }},
+            {{ fold_text('form_value_other') }},
+            {{ fold_text(transliterate_umlauts('lower(form_value)')) }},
+            {{ fold_text(transliterate_umlauts('lower(form_value_other)')) }}
+        ]) as spellings
+    from value_votes
+    where field in ('given_name', 'family_name') and form_rank = 0
+
+),
+
+name_words as (
+
+    -- Every word of those names, and the best-supported given and family names run together
+    -- (patriciatraore, traorepatricia), as an address writes them without a separator.
+    select global_person_id, is_top, word
+    from (
+        select
+            global_person_id, is_top,
+            unnest(flatten(list_transform(spellings, lambda spelling: regexp_split_to_array(spelling, '[^a-z]+')))) as word
+        from name_spellings
+        union all
+        select given.global_person_id, true as is_top, unnest([
+            regexp_replace(given_spelling, '[^a-z]+', '', 'g') || regexp_replace(family_spelling, '[^a-z]+', '', 'g'),
+            regexp_replace(family_spelling, '[^a-z]+', '', 'g') || regexp_replace(given_spelling, '[^a-z]+', '', 'g')
+        ]) as word
+        from (select global_person_id, unnest(spellings) as given_spelling
+              from name_spellings where field = 'given_name' and is_top) as given
+        inner join (select global_person_id, unnest(spellings) as family_spelling
+                    from name_spellings where field = 'family_name' and is_top) as family
+            on family.global_person_id = given.global_person_id
+    )
+    where length(word) >= 2
+
+),
+
+email_words as (
+
+    -- The words of the local part of each e-mail form only one record holds (digits, dots,
+    -- dashes and underscores separate them).
+    select global_person_id, value_norm, word
+    from (
+        select
+            global_person_id, value_norm,
+            unnest(regexp_split_to_array(split_part(lower(trim(form_value)), '@', 1), '[^a-z]+')) as word
+        from value_votes
+        -- a role mailbox (form_rank 1) is never copied anyway
+        where field = 'email' and value_frequency = 1 and form_rank = 0
+    )
+    where length(word) >= 4
+
+),
+
+email_name_typos as (
+
+    -- A probable typo in an address only one record holds: a word of its local part within one
+    -- edit (two for a name of eight letters or more) of the person's best-supported given or
+    -- family name (two records or more), that is none of the person's names (also with ue/oe/ae
+    -- for ü/ö/ä), nor holds one (an initial before the surname), nor is part of one (a short
+    -- form). Valid on its own record, never copied to another; a finding for stewards.
+    select
+        email_words.global_person_id,
+        email_words.value_norm,
+        min('local part "' || email_words.word || '" is ' || damerau_levenshtein(email_words.word, name_words.word)
+            || ' edit(s) from the person''s name "' || name_words.word || '"') as suspicion
+    from email_words
+    inner join name_words
+        on name_words.global_person_id = email_words.global_person_id
+        and name_words.is_top
+        and length(name_words.word) >= 4
+        and email_words.word <> name_words.word
+        and damerau_levenshtein(email_words.word, name_words.word)
+            <= case when length(name_words.word) >= 8 then 2 else 1 end
+    where not exists (
+        select 1 from name_words as known
+        where known.global_person_id = email_words.global_person_id
+          and (known.word in (email_words.word, regexp_replace(email_words.word, '([aou])e', '\1', 'g'))
+               or (length(known.word) >= 3 and contains(email_words.word, known.word))
+               or contains(known.word, email_words.word))
+    )
+    group by email_words.global_person_id, email_words.value_norm
+
+),
+
+name_order_margin as (
+
+    select max(name_order_margin) as margin from precedence
+
+),
+
+order_votes as (
+
+    -- Each name form that the person's other name field also carries (given and family name
+    -- written in both orders), with the support of each order.
+    select
+        this.global_person_id, this.field, this.value_norm,
+        other.value_frequency - this.value_frequency as other_order_lead
     from value_votes as this
     inner join value_votes as other
         on other.global_person_id = this.global_person_id
         and other.value_norm = this.value_norm
         and ((this.field = 'given_name' and other.field = 'family_name')
              or (this.field = 'family_name' and other.field = 'given_name'))
-    where other.value_frequency > this.value_frequency
+
+),
+
+swapped_forms as (
+
+    -- A name form that the person's other name field carries with more support, by at least
+    -- precedence.yaml's name_order_margin: given and family name swapped on this record
+    -- ("Murakami Kaori" beside "Kaori Murakami" on two more records). Within the margin the order
+    -- is unknown (family-first names are written both ways on real data): neither order is a
+    -- worse form, so `correct` changes neither and the disagreement goes to stewards.
+    select order_votes.global_person_id, order_votes.field, order_votes.value_norm
+    from order_votes
+    cross join name_order_margin
+    where order_votes.other_order_lead >= name_order_margin.margin
     union
     -- The full name in one field: a family form that is a given form of the person plus
     -- another word, or the other way round ("Judith Ward" beside "Judith"), whatever the record's
@@ -223,11 +341,14 @@ contest as (
 scored as (
 
     select
-        eligible.*,
+        eligible.* exclude (copyable),
+        eligible.copyable and email_name_typos.suspicion is null as copyable,
+        email_name_typos.suspicion,
         value_votes.value_frequency,
         value_votes.form_priority,
         value_votes.form_latest,
-        greatest(value_votes.form_rank, case when swapped_forms.field is not null then 1 else 0 end)
+        greatest(value_votes.form_rank,
+                 case when swapped_forms.field is not null or email_name_typos.suspicion is not null then 1 else 0 end)
             as form_rank,
         -- the form beats every other clean form of the field (or is the only one)
         coalesce(contest.top_forms = 1 and value_votes.value_frequency = contest.top_support, true)
@@ -244,6 +365,10 @@ scored as (
     left join contest
         on contest.global_person_id = eligible.global_person_id
         and contest.field = eligible.field
+    left join email_name_typos
+        on email_name_typos.global_person_id = eligible.global_person_id
+        and eligible.field = 'email'
+        and email_name_typos.value_norm = eligible.value_norm
 
 ),
 
@@ -271,7 +396,7 @@ final as (
         value, value_norm, last_modified_at, strategy, rule_name, rule_region, ignore_empty,
         matched_role, priority_position, restrictive_rank, value_frequency, candidate_count,
         person_rank, authoritative, lineage_key, attach_probability, copyable, form_rank, case_rank,
-        form_priority, form_latest, uncontested,
+        form_priority, form_latest, uncontested, suspicion,
         case strategy
             when 'most_restrictive' then 'most_restrictive'
             else 'supported by ' || value_frequency || ' independent of ' || candidate_count || ' records'
