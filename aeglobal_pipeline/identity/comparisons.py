@@ -19,7 +19,7 @@ FEATURE_COLUMNS = (
     "name_tokens_key", "name_tokens", "given_initial", "family_initial", "email_match",
     "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
     "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
-    "name_suffix",
+    "name_suffix", "given_name_known", "family_name_known",
 )  # fmt: skip
 
 
@@ -84,11 +84,16 @@ class PersonNameComparison(_Comparison):
     nickname_column: Column = "given_nick_groups"
     script_column: Column = "name_script"
     tokens_column: Column = "name_tokens"
+    # The parts without placeholders ("Unknown", "n/a"): where one is missing, only the other
+    # part of the name can agree.
+    given_known_column: Column = "given_name_known"
+    family_known_column: Column = "family_name_known"
     thresholds: list[Annotated[float, Field(gt=0, lt=1)]] = [0.92, 0.85]
     term_frequency: bool = True
 
     def build(self) -> cl.ComparisonCreator:
         g, f = self.given_column, self.family_column
+        g_known, f_known = self.given_known_column, self.family_known_column
         high, *lower = sorted(self.thresholds, reverse=True)
         tf = {"tf_adjustment_column": self.full_name_column} if self.term_frequency else {}
         family_close = cll.Or(cll.JaroWinklerLevel(f, high), cll.ExactMatchLevel(self.family_first_column))
@@ -97,6 +102,7 @@ class PersonNameComparison(_Comparison):
             cll.ArrayIntersectLevel(self.nickname_column, 1),
             cll.CustomLevel(_initial_of(f"{g}_l", f"{g}_r")),
         )
+        given_close = cll.Or(cll.JaroWinklerLevel(g, high), given_compatible)
         t = self.tokens_column
         # "Jove Real, Pastor" vs "Pastor Jove": every part of the shorter name is in the longer.
         tokens_subset = cll.CustomLevel(
@@ -113,7 +119,7 @@ class PersonNameComparison(_Comparison):
         # Names in different scripts (漢字 vs Latin) cannot be compared: no evidence either way.
         script = self.script_column
         null = cll.Or(
-            cll.And(cll.NullLevel(g), cll.NullLevel(f)),
+            cll.And(cll.NullLevel(g_known), cll.NullLevel(f_known)),
             cll.CustomLevel(f'"{script}_l" <> "{script}_r"'),
         ).configure(is_null_level=True, label_for_charts="No comparable name")
         levels = [
@@ -140,8 +146,11 @@ class PersonNameComparison(_Comparison):
         levels += [
             # "Müller" vs "Thomas Müller": a form left the given name empty. Not a contradiction
             # like "Anna Müller" vs "Thomas Müller" (relatives, colleagues, twins).
-            cll.And(cll.NullLevel(g), family_close).configure(
-                label_for_charts="Family name close, given name missing on one side"
+            cll.And(cll.NullLevel(g_known), family_close).configure(
+                label_for_charts="Family name close, given name missing or a placeholder on one side"
+            ),
+            cll.And(cll.NullLevel(f_known), given_close).configure(
+                label_for_charts="Given name close, family name missing or a placeholder on one side"
             ),
             cll.ExactMatchLevel(f).configure(
                 label_for_charts="Family name only",
@@ -157,7 +166,7 @@ class PersonNameComparison(_Comparison):
         return [
             "null", "exact", "swapped", "fuzzy", "nickname_or_initial", "tokens_subset",
             "swapped_close", *fuzzy,
-            "given_missing", "family_only", "given_only", "different",
+            "given_missing", "family_missing", "family_only", "given_only", "different",
         ]  # fmt: skip
 
 
