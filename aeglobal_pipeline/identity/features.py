@@ -125,9 +125,11 @@ SELECT
     -- a placeholder name part ("Unknown", "n/a", "x") is no name: the name comparison reads
     -- these where it asks whether a part is missing (the parts as typed still count where they
     -- agree: "Na" is a given name too)
-    CASE WHEN given_name_norm NOT IN (SELECT value FROM name_placeholders)
+    CASE WHEN nullif(regexp_replace(given_name_norm, '[^\\p{{L}}]+', '', 'g'), '')
+              NOT IN (SELECT value FROM name_placeholders)
          THEN given_name_norm END AS given_name_known,
-    CASE WHEN family_name_norm NOT IN (SELECT value FROM name_placeholders)
+    CASE WHEN nullif(regexp_replace(family_name_norm, '[^\\p{{L}}]+', '', 'g'), '')
+              NOT IN (SELECT value FROM name_placeholders)
          THEN family_name_norm END AS family_name_known
 FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
@@ -143,15 +145,15 @@ def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECO
 
 
 def load_name_placeholders(path: Path = PLACEHOLDER_SEED) -> list[str]:
-    """Placeholder name values of value hygiene's seed, folded like int_person_records folds
-    names (lower case, accents off, only letters, spaces and hyphens: "[not provided]" →
-    "not provided", "n/a" → "na")."""
+    """Placeholder name values of value hygiene's seed as their letters only, lower case and
+    without accents ("[not provided]" → "notprovided", "n/a" → "na"): the features compare a
+    name part's letters, so any folding of spaces and punctuation matches. A part without
+    letters ("-", ".") is no name either."""
     with path.open(encoding="utf-8", newline="") as handle:
         values = [row["value"] for row in csv.DictReader(handle) if row["kind"] in NAME_PLACEHOLDER_KINDS]
     with duckdb.connect(":memory:") as con:
         folded = con.execute(
-            r"""SELECT DISTINCT nullif(trim(regexp_replace(regexp_replace(strip_accents(lower(v)),
-                       '[^\p{L} -]+', '', 'g'), '\s+', ' ', 'g')), '') AS value
+            r"""SELECT DISTINCT regexp_replace(strip_accents(lower(v)), '[^\p{L}]+', '', 'g') AS value
                 FROM unnest(?::VARCHAR[]) AS t(v) ORDER BY value""",
             [values],
         ).fetchall()
