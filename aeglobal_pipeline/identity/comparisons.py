@@ -19,7 +19,7 @@ FEATURE_COLUMNS = (
     "name_tokens_key", "name_tokens", "given_initial", "family_initial", "email_match",
     "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
     "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
-    "name_suffix", "given_name_known", "family_name_known",
+    "name_suffix", "given_name_known", "family_name_known", "email_names_holder",
 )  # fmt: skip
 
 
@@ -185,6 +185,7 @@ class EmailComparison(_Comparison):
     column: Column = "email_match"
     local_column: Column = "email_local_match"
     work_domain_column: Column = "email_work_domain"
+    holder_column: Column = "email_names_holder"
     term_frequency: bool = True
 
     def build(self) -> cl.ComparisonCreator:
@@ -200,10 +201,12 @@ class EmailComparison(_Comparison):
             cll.ExactMatchLevel(e).configure(label_for_charts="Exact address", **tf),
             cll.ExactMatchLevel(local).configure(label_for_charts="Same local part", **tf_local),
             cll.DamerauLevenshteinLevel(e, 1).configure(label_for_charts="One edit apart"),
-            # Two mailboxes at one company domain: usually two colleagues (see never_link_on).
-            cll.ExactMatchLevel(self.work_domain_column).configure(
-                label_for_charts="Other mailbox, same company domain"
-            ),
+            # Two mailboxes at one company domain, each named after its holder: two colleagues
+            # (see never_link_on). An unlisted shared mailbox (administracion@) is no such sign.
+            cll.And(
+                cll.ExactMatchLevel(self.work_domain_column),
+                cll.CustomLevel(f'"{self.holder_column}_l" AND "{self.holder_column}_r"'),
+            ).configure(label_for_charts="Other personal mailbox, same company domain"),
             cll.ElseLevel(),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)

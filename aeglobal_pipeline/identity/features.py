@@ -122,6 +122,14 @@ SELECT
     CASE WHEN is_free_mail AND length(split_part(email_match, '@', 1)) >= 4
          THEN split_part(email_match, '@', 1) END AS email_local_match,
     nick.groups AS given_nick_groups,
+    -- a company mailbox named after its holder (j.smith@, jan@): two such mailboxes at one
+    -- domain are two people; an unlisted shared one (administracion@) tells nothing
+    email_work_domain IS NOT NULL AND len(
+        [regexp_extract(given_name_norm, '^[^ -]+'), regexp_extract(family_name_norm, '^[^ -]+')]
+        .list_transform(lambda part: regexp_replace(part, '[^a-z]', '', 'g'))
+        .list_filter(lambda part: length(part) >= 2 AND contains(
+            regexp_replace(split_part(email_match, '@', 1), '[^a-z]', '', 'g'), part))
+    ) > 0 AS email_names_holder,
     -- a placeholder name part ("Unknown", "n/a", "x") is no name: the name comparison reads
     -- these where it asks whether a part is missing (the parts as typed still count where they
     -- agree: "Na" is a given name too)

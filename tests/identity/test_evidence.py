@@ -237,15 +237,21 @@ def test_a_job_change_joins_on_name_and_own_mobile_but_vetoes_still_win(identity
     assert ids["crm_na:Contact:JC3"] != ids["crm_na:Lead:JC4"]
 
 
-def test_two_mailboxes_at_one_company_domain_stay_apart_through_a_record_without_email(identity_home):
+def test_two_personal_mailboxes_at_one_company_domain_stay_apart_even_through_a_third_record(identity_home):
     people = [
         hand_record("crm_na:Contact:CM1", "Wei", "Zhang", email="wei.zhang@wexleytools.com", **OFFICE),
         hand_record("crm_na:Contact:CM2", "Wei", "Zhang", email="zhang.wei@wexleytools.com", **OFFICE),
         hand_record("crm_na:Lead:CM3", "Wei", "Zhang", **OFFICE),  # a form without the e-mail
-    ]
+        # an unlisted shared mailbox is no second person's mailbox: one person, one office
+        hand_record("crm_na:Contact:CM4", "Kenneth", "Schwartz", email="k.schwartz@wexleytools.com",
+                    birthdate="1972-08-09", **OFFICE),
+        hand_record("crm_na:Lead:CM5", "Kenneth", "Schwartz", email="bostonfrontdesk@wexleytools.com",
+                    birthdate="1972-08-09", **OFFICE),
+    ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="cm1")
     ids = _ids()
     pair = ("crm_na:Contact:CM1", "crm_na:Contact:CM2")
     assert _links(*pair)[pair][0] == "kept_apart"
     assert ids["crm_na:Contact:CM1"] != ids["crm_na:Contact:CM2"]
+    assert ids["crm_na:Contact:CM4"] == ids["crm_na:Lead:CM5"]
