@@ -124,20 +124,20 @@ SELECT
     nick.groups AS given_nick_groups,
     -- a company mailbox named after its holder (j.smith@, jan@): two such mailboxes at one
     -- domain are two people; an unlisted shared one (administracion@) tells nothing
-    email_work_domain IS NOT NULL AND len(
-        [regexp_extract(given_name_norm, '^[^ -]+'), regexp_extract(family_name_norm, '^[^ -]+')]
-        .list_transform(lambda part: regexp_replace(part, '[^a-z]', '', 'g'))
-        .list_filter(lambda part: length(part) >= 2 AND contains(
-            regexp_replace(split_part(email_match, '@', 1), '[^a-z]', '', 'g'), part))
-    ) > 0 AS email_names_holder,
+    email_work_domain IS NOT NULL AND (
+        contains(split_part(email_match, '@', 1),
+                 nullif(regexp_extract(given_name_norm, '^[^ -]{{2,}}'), ''))
+        OR contains(split_part(email_match, '@', 1),
+                    nullif(regexp_extract(family_name_norm, '^[^ -]{{2,}}'), ''))
+    ) IS TRUE AS email_names_holder,
     -- a placeholder name part ("Unknown", "n/a", "x") is no name: the name comparison reads
     -- these where it asks whether a part is missing (the parts as typed still count where they
     -- agree: "Na" is a given name too)
-    CASE WHEN nullif(regexp_replace(given_name_norm, '[^\\p{{L}}]+', '', 'g'), '')
-              NOT IN (SELECT value FROM name_placeholders)
+    CASE WHEN trim(given_name_norm, ' -') <> ''
+              AND given_name_norm NOT IN (SELECT value FROM name_placeholders)
          THEN given_name_norm END AS given_name_known,
-    CASE WHEN nullif(regexp_replace(family_name_norm, '[^\\p{{L}}]+', '', 'g'), '')
-              NOT IN (SELECT value FROM name_placeholders)
+    CASE WHEN trim(family_name_norm, ' -') <> ''
+              AND family_name_norm NOT IN (SELECT value FROM name_placeholders)
          THEN family_name_norm END AS family_name_known
 FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
@@ -153,16 +153,19 @@ def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECO
 
 
 def load_name_placeholders(path: Path = PLACEHOLDER_SEED) -> list[str]:
-    """Placeholder name values of value hygiene's seed as their letters only, lower case and
-    without accents ("[not provided]" → "notprovided", "n/a" → "na"): the features compare a
-    name part's letters, so any folding of spaces and punctuation matches. A part without
-    letters ("-", ".") is no name either."""
+    """Placeholder name values of value hygiene's seed, lower case and without accents, in the
+    forms a name folding may leave of them: punctuation dropped or spaced ("[not provided]" →
+    "not provided", "notprovided"; "n/a" → "na", "n a"). A part without letters ("-", ".") is no
+    name either (the features test that without this list)."""
     with path.open(encoding="utf-8", newline="") as handle:
         values = [row["value"] for row in csv.DictReader(handle) if row["kind"] in NAME_PLACEHOLDER_KINDS]
     with duckdb.connect(":memory:") as con:
         folded = con.execute(
-            r"""SELECT DISTINCT regexp_replace(strip_accents(lower(v)), '[^\p{L}]+', '', 'g') AS value
-                FROM unnest(?::VARCHAR[]) AS t(v) ORDER BY value""",
+            r"""WITH folded AS (SELECT strip_accents(lower(v)) AS v FROM unnest(?::VARCHAR[]) AS t(v))
+                SELECT DISTINCT
+                    trim(regexp_replace(regexp_replace(v, pattern, replacement, 'g'), '\s+', ' ', 'g'))
+                FROM folded, (VALUES ('[^\p{L} -]+', ''), ('[^\p{L}]+', ''), ('[^\p{L}]+', ' '))
+                     AS forms(pattern, replacement) ORDER BY 1""",
             [values],
         ).fetchall()
     return [value for (value,) in folded if value]
