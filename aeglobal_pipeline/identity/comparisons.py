@@ -198,7 +198,14 @@ class EmailComparison(_Comparison):
             # mailbox (administracion@), so only the first may outweigh contradicting names.
             cll.And(cll.ExactMatchLevel(e), cll.CustomLevel(f'"{self.work_domain_column}_l" IS NULL'))
             .configure(label_for_charts="Exact personal (free-mail) address", **tf),
-            cll.ExactMatchLevel(e).configure(label_for_charts="Exact address", **tf),
+            # A company address named after its holder (j.smith@) is one person's mailbox.
+            cll.And(
+                cll.ExactMatchLevel(e),
+                cll.CustomLevel(f'"{self.holder_column}_l" OR "{self.holder_column}_r"'),
+            ).configure(label_for_charts="Exact company address named after its holder", **tf),
+            cll.ExactMatchLevel(e).configure(
+                label_for_charts="Exact company address, not named after the person (shared?)", **tf
+            ),
             cll.ExactMatchLevel(local).configure(label_for_charts="Same local part", **tf_local),
             cll.DamerauLevenshteinLevel(e, 1).configure(label_for_charts="One edit apart"),
             # Two mailboxes at one company domain, each named after its holder: two colleagues
@@ -212,8 +219,8 @@ class EmailComparison(_Comparison):
         return cl.CustomComparison(levels, output_column_name=self.name)
 
     def level_ids(self) -> list[str]:
-        return ["null", "exact_personal", "exact", "local_part", "one_edit", "same_company_domain",
-                "different"]
+        return ["null", "exact_personal", "exact", "exact_shared", "local_part", "one_edit",
+                "same_company_domain", "different"]
 
 
 class PhoneComparison(_Comparison):
