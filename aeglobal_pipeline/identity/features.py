@@ -122,13 +122,14 @@ SELECT
     CASE WHEN is_free_mail AND length(split_part(email_match, '@', 1)) >= 4
          THEN split_part(email_match, '@', 1) END AS email_local_match,
     nick.groups AS given_nick_groups,
-    -- a company mailbox named after its holder (j.smith@, jan@): two such mailboxes at one
-    -- domain are two people; an unlisted shared one (administracion@) tells nothing
+    -- a company mailbox named after its holder (j.smith@, jan@; the first four letters of a
+    -- name part, so a typo in either still counts): two such mailboxes at one domain are two
+    -- people; an unlisted shared one (administracion@) tells nothing
     email_work_domain IS NOT NULL AND (
         contains(split_part(email_match, '@', 1),
-                 nullif(regexp_extract(given_name_norm, '^[^ -]{{2,}}'), ''))
+                 nullif(left(regexp_extract(given_name_norm, '^[^ -]{{2,}}'), 4), ''))
         OR contains(split_part(email_match, '@', 1),
-                    nullif(regexp_extract(family_name_norm, '^[^ -]{{2,}}'), ''))
+                    nullif(left(regexp_extract(family_name_norm, '^[^ -]{{2,}}'), 4), ''))
     ) IS TRUE AS email_names_holder,
     -- a placeholder name part ("Unknown", "n/a", "x") is no name: the name comparison reads
     -- these where it asks whether a part is missing (the parts as typed still count where they

@@ -193,14 +193,15 @@ def test_a_placeholder_name_part_counts_as_missing_not_as_another_name():
 
 
 def test_placeholder_names_and_a_typo_join_on_the_persons_own_identifiers(identity_home):
+    mailbox = "j.passcheirs@wexleytools.com"
     office = {k: v for k, v in OFFICE.items() if k not in ("street", "postal_code")}
     people = [
         hand_record("crm_na:Contact:PH1", "Colin", "Redley", birthdate="1980-03-04", **office),
         hand_record("crm_na:Lead:PH2", "Private", "Redley", birthdate="1980-03-04", **office),
         hand_record("crm_na:Lead:PH3", "Colin", "Unknown", birthdate="1980-03-04", **office),
-        # a typo'd given name and the same individual mailbox at the company's domain
-        hand_record("crm_na:Contact:PH4", "Jan", "Passchiers", email="jpassch@wexleytools.com", **OFFICE),
-        hand_record("crm_na:Lead:PH5", "Jsn", "Passchiers", email="jpassch@wexleytools.com", **OFFICE),
+        # a typo'd given name and the same individual mailbox (typo'd too) at the company's domain
+        hand_record("crm_na:Contact:PH4", "Jan", "Passchiers", email=mailbox, **OFFICE),
+        hand_record("crm_na:Lead:PH5", "Jsn", "Passchiers", email=mailbox, **OFFICE),
         # relatives sharing a household free-mail address stay two people
         hand_record("crm_na:Contact:PH6", "Anna", "Quastner", email="quastner.family@gmail.com", **OFFICE),
         hand_record("crm_na:Lead:PH7", "Moritz", "Quastner", email="quastner.family@gmail.com", **OFFICE),
