@@ -19,7 +19,7 @@ FEATURE_COLUMNS = (
     "name_tokens_key", "name_tokens", "given_initial", "family_initial", "email_match",
     "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
     "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
-    "name_suffix",
+    "name_suffix", "given_name_known", "family_name_known", "email_names_holder",
 )  # fmt: skip
 
 
@@ -84,11 +84,16 @@ class PersonNameComparison(_Comparison):
     nickname_column: Column = "given_nick_groups"
     script_column: Column = "name_script"
     tokens_column: Column = "name_tokens"
+    # The parts without placeholders ("Unknown", "n/a"): where one is missing, only the other
+    # part of the name can agree.
+    given_known_column: Column = "given_name_known"
+    family_known_column: Column = "family_name_known"
     thresholds: list[Annotated[float, Field(gt=0, lt=1)]] = [0.92, 0.85]
     term_frequency: bool = True
 
     def build(self) -> cl.ComparisonCreator:
         g, f = self.given_column, self.family_column
+        g_known, f_known = self.given_known_column, self.family_known_column
         high, *lower = sorted(self.thresholds, reverse=True)
         tf = {"tf_adjustment_column": self.full_name_column} if self.term_frequency else {}
         family_close = cll.Or(cll.JaroWinklerLevel(f, high), cll.ExactMatchLevel(self.family_first_column))
@@ -97,6 +102,7 @@ class PersonNameComparison(_Comparison):
             cll.ArrayIntersectLevel(self.nickname_column, 1),
             cll.CustomLevel(_initial_of(f"{g}_l", f"{g}_r")),
         )
+        given_close = cll.Or(cll.JaroWinklerLevel(g, high), given_compatible)
         t = self.tokens_column
         # "Jove Real, Pastor" vs "Pastor Jove": every part of the shorter name is in the longer.
         tokens_subset = cll.CustomLevel(
@@ -113,7 +119,7 @@ class PersonNameComparison(_Comparison):
         # Names in different scripts (漢字 vs Latin) cannot be compared: no evidence either way.
         script = self.script_column
         null = cll.Or(
-            cll.And(cll.NullLevel(g), cll.NullLevel(f)),
+            cll.And(cll.NullLevel(g_known), cll.NullLevel(f_known)),
             cll.CustomLevel(f'"{script}_l" <> "{script}_r"'),
         ).configure(is_null_level=True, label_for_charts="No comparable name")
         levels = [
@@ -140,8 +146,11 @@ class PersonNameComparison(_Comparison):
         levels += [
             # "Müller" vs "Thomas Müller": a form left the given name empty. Not a contradiction
             # like "Anna Müller" vs "Thomas Müller" (relatives, colleagues, twins).
-            cll.And(cll.NullLevel(g), family_close).configure(
-                label_for_charts="Family name close, given name missing on one side"
+            cll.And(cll.NullLevel(g_known), family_close).configure(
+                label_for_charts="Family name close, given name missing or a placeholder on one side"
+            ),
+            cll.And(cll.NullLevel(f_known), given_close).configure(
+                label_for_charts="Given name close, family name missing or a placeholder on one side"
             ),
             cll.ExactMatchLevel(f).configure(
                 label_for_charts="Family name only",
@@ -157,7 +166,7 @@ class PersonNameComparison(_Comparison):
         return [
             "null", "exact", "swapped", "fuzzy", "nickname_or_initial", "tokens_subset",
             "swapped_close", *fuzzy,
-            "given_missing", "family_only", "given_only", "different",
+            "given_missing", "family_missing", "family_only", "given_only", "different",
         ]  # fmt: skip
 
 
@@ -176,6 +185,7 @@ class EmailComparison(_Comparison):
     column: Column = "email_match"
     local_column: Column = "email_local_match"
     work_domain_column: Column = "email_work_domain"
+    holder_column: Column = "email_names_holder"
     term_frequency: bool = True
 
     def build(self) -> cl.ComparisonCreator:
@@ -188,20 +198,29 @@ class EmailComparison(_Comparison):
             # mailbox (administracion@), so only the first may outweigh contradicting names.
             cll.And(cll.ExactMatchLevel(e), cll.CustomLevel(f'"{self.work_domain_column}_l" IS NULL'))
             .configure(label_for_charts="Exact personal (free-mail) address", **tf),
-            cll.ExactMatchLevel(e).configure(label_for_charts="Exact address", **tf),
+            # A company address named after its holder (j.smith@) is one person's mailbox.
+            cll.And(
+                cll.ExactMatchLevel(e),
+                cll.CustomLevel(f'"{self.holder_column}_l" OR "{self.holder_column}_r"'),
+            ).configure(label_for_charts="Exact company address named after its holder", **tf),
+            cll.ExactMatchLevel(e).configure(
+                label_for_charts="Exact company address, not named after the person (shared?)", **tf
+            ),
             cll.ExactMatchLevel(local).configure(label_for_charts="Same local part", **tf_local),
             cll.DamerauLevenshteinLevel(e, 1).configure(label_for_charts="One edit apart"),
-            # Two mailboxes at one company domain: usually two colleagues (see never_link_on).
-            cll.ExactMatchLevel(self.work_domain_column).configure(
-                label_for_charts="Other mailbox, same company domain"
-            ),
+            # Two mailboxes at one company domain, each named after its holder: two colleagues
+            # (see never_link_on). An unlisted shared mailbox (administracion@) is no such sign.
+            cll.And(
+                cll.ExactMatchLevel(self.work_domain_column),
+                cll.CustomLevel(f'"{self.holder_column}_l" AND "{self.holder_column}_r"'),
+            ).configure(label_for_charts="Other personal mailbox, same company domain"),
             cll.ElseLevel(),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
 
     def level_ids(self) -> list[str]:
-        return ["null", "exact_personal", "exact", "local_part", "one_edit", "same_company_domain",
-                "different"]
+        return ["null", "exact_personal", "exact", "exact_shared", "local_part", "one_edit",
+                "same_company_domain", "different"]
 
 
 class PhoneComparison(_Comparison):

@@ -4,15 +4,17 @@ Splink leaves `__splink__*` tables in whatever database it runs on, so identity 
 runs on the warehouse: the records are read once (Arrow), matched in memory, and only results
 are written back. The feature columns are what matching.yaml may refer to.
 
-The features are a function of FEATURE_INPUTS (and nicknames.yaml) only: `features_fingerprint`
-names that function, and an incremental run derives features for changed records alone and
-keeps everyone else's in identity.record_features.
+The features are a function of FEATURE_INPUTS (and nicknames.yaml and the name placeholders of
+value hygiene's seed) only: `features_fingerprint` names that function, and an incremental run
+derives features for changed records alone and keeps everyone else's in identity.record_features.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -41,6 +43,11 @@ FEATURE_INPUTS = (
 )  # fmt: skip
 # A record's features change only when this hash of its inputs does (a DuckDB hash: UBIGINT).
 INPUTS_HASH_SQL = f"hash({', '.join(FEATURE_INPUTS[1:])})"
+
+# Value hygiene's registry of placeholder values (dbt seed): its `any` and `name` kinds are what
+# users type into a mandatory name field ("Unknown", "n/a", "Private", "x").
+PLACEHOLDER_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "placeholder_values.csv"
+NAME_PLACEHOLDER_KINDS = ("any", "name")
 
 # Generational suffixes as typed into LastName (folded: "Jr." → "jr").
 GENERATION_PATTERN = "(jr|jnr|junior|sr|snr|senior|ii|iii|iv)"
@@ -114,7 +121,25 @@ SELECT
     -- address's local part is built from the name, so it would count the name twice
     CASE WHEN is_free_mail AND length(split_part(email_match, '@', 1)) >= 4
          THEN split_part(email_match, '@', 1) END AS email_local_match,
-    nick.groups AS given_nick_groups
+    nick.groups AS given_nick_groups,
+    -- a company mailbox named after its holder (j.smith@, jan@; the first four letters of a
+    -- name part, so a typo in either still counts): two such mailboxes at one domain are two
+    -- people; an unlisted shared one (administracion@) tells nothing
+    email_work_domain IS NOT NULL AND (
+        contains(split_part(email_match, '@', 1),
+                 nullif(left(regexp_extract(given_name_norm, '^[^ -]{{2,}}'), 4), ''))
+        OR contains(split_part(email_match, '@', 1),
+                    nullif(left(regexp_extract(family_name_norm, '^[^ -]{{2,}}'), 4), ''))
+    ) IS TRUE AS email_names_holder,
+    -- a placeholder name part ("Unknown", "n/a", "x") is no name: the name comparison reads
+    -- these where it asks whether a part is missing (the parts as typed still count where they
+    -- agree: "Na" is a given name too)
+    CASE WHEN trim(given_name_norm, ' -') <> ''
+              AND given_name_norm NOT IN (SELECT value FROM name_placeholders)
+         THEN given_name_norm END AS given_name_known,
+    CASE WHEN trim(family_name_norm, ' -') <> ''
+              AND family_name_norm NOT IN (SELECT value FROM name_placeholders)
+         THEN family_name_norm END AS family_name_known
 FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
 
@@ -128,8 +153,28 @@ def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECO
     ).to_arrow_table()
 
 
+def load_name_placeholders(path: Path = PLACEHOLDER_SEED) -> list[str]:
+    """Placeholder name values of value hygiene's seed, lower case and without accents, in the
+    forms a name folding may leave of them: punctuation dropped or spaced ("[not provided]" →
+    "not provided", "notprovided"; "n/a" → "na", "n a"). A part without letters ("-", ".") is no
+    name either (the features test that without this list)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        values = [row["value"] for row in csv.DictReader(handle) if row["kind"] in NAME_PLACEHOLDER_KINDS]
+    with duckdb.connect(":memory:") as con:
+        folded = con.execute(
+            r"""WITH folded AS (SELECT strip_accents(lower(v)) AS v FROM unnest(?::VARCHAR[]) AS t(v))
+                SELECT DISTINCT
+                    trim(regexp_replace(regexp_replace(v, pattern, replacement, 'g'), '\s+', ' ', 'g'))
+                FROM folded, (VALUES ('[^\p{L} -]+', ''), ('[^\p{L}]+', ''), ('[^\p{L}]+', ' '))
+                     AS forms(pattern, replacement) ORDER BY 1""",
+            [values],
+        ).fetchall()
+    return [value for (value,) in folded if value]
+
+
 def load_records(memory: duckdb.DuckDBPyConnection, records: pa.Table,
-                 nicknames: list[tuple[str, int]] | None = None) -> None:
+                 nicknames: list[tuple[str, int]] | None = None,
+                 placeholders: list[str] | None = None) -> None:
     """Copy records into the in-memory database and derive the matching features."""
     memory.register("records_arrow", records)
     memory.execute(f"CREATE OR REPLACE TABLE {RECORDS_TABLE} AS SELECT * FROM records_arrow")  # noqa: S608
@@ -137,12 +182,17 @@ def load_records(memory: duckdb.DuckDBPyConnection, records: pa.Table,
     memory.execute("CREATE OR REPLACE TABLE nicknames (name VARCHAR, grp INTEGER)")
     nicknames = load_nicknames() if nicknames is None else nicknames
     memory.executemany("INSERT INTO nicknames VALUES (?, ?)", nicknames)
+    placeholders = load_name_placeholders() if placeholders is None else placeholders
+    memory.execute("CREATE OR REPLACE TABLE name_placeholders AS SELECT unnest(?::VARCHAR[]) AS value",
+                   [placeholders])
     memory.execute(FEATURES_SQL)
 
 
-def features_fingerprint(nicknames: list[tuple[str, int]]) -> str:
-    """Names the function inputs → features: its SQL, its inputs and the nickname groups."""
-    text = json.dumps([FEATURES_SQL, FEATURE_INPUTS, INPUTS_HASH_SQL, nicknames])
+def features_fingerprint(nicknames: list[tuple[str, int]], placeholders: list[str] | None = None) -> str:
+    """Names the function inputs → features: its SQL, its inputs, the nickname groups and the
+    name placeholders."""
+    placeholders = load_name_placeholders() if placeholders is None else placeholders
+    text = json.dumps([FEATURES_SQL, FEATURE_INPUTS, INPUTS_HASH_SQL, nicknames, placeholders])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -1,8 +1,9 @@
 """Scored pairs (Splink prediction with per-comparison evidence) and deterministic must-links.
 
 - `score_pairs`, on the in-memory matching database (see `identity.features`), predicts every
-  blocked pair above the grey-zone lower bound into PAIRS_TABLE with a decision: `accepted` (at
-  or above the match threshold), `grey_zone` (for stewards), or `vetoed` (at a never_link_on
+  blocked pair above the grey-zone lower bound (and every pair a link_on rule names) into
+  PAIRS_TABLE with a decision: `accepted` (at or above the match threshold, or at the levels of
+  a link_on rule whatever the score), `grey_zone` (for stewards), or `vetoed` (at a never_link_on
   level, e.g. different given names: colleagues and relatives), or `kept_apart` (vetoed by a
   rule that also holds across chains: clustering treats it as a cannot-link).
 - `deterministic_links` collects links the systems themselves assert into MUST_TABLE — a
@@ -29,6 +30,8 @@ LEVELS_TABLE = "comparison_levels"
 MUST_TABLE = "deterministic_links"
 # A pair vetoed by a never_link_on rule marked across_chains: clustering keeps it apart.
 KEPT_APART = "kept_apart"
+# Pairs a link_on rule accepts are scored down to this match probability (not below the grey zone).
+LINK_ON_FLOOR = 1e-4
 
 # Deterministic links are asserted by the systems, so the check only rejects names that share
 # nothing at all: no part in common, no part close to any part of the other, no nickname.
@@ -76,7 +79,11 @@ def score_pairs(
             for rule in model["blocking_rules_to_generate_predictions"]
         ]}
     linker = prediction_linker(memory, artefact, settings)
-    predictions = linker.inference.predict(threshold_match_probability=rules.thresholds.grey_zone_lower)
+    lower = rules.thresholds.grey_zone_lower
+    # A link_on pair is kept whatever its score; below the floor only a contradiction the model
+    # treats as certain (another country) pulls it, and scoring every blocked pair would cost more.
+    floor = min(lower, LINK_ON_FLOOR) if rules.link_on else lower
+    predictions = linker.inference.predict(threshold_match_probability=floor)
     names = [c["output_column_name"] for c in model["comparisons"]]
     # Identifiers below come from the validated model (pattern ^[a-z][a-z0-9_]*$), never from data.
     evidence = ", ".join(f"'{n}', json_array(gamma_{n}, round(mw_{n}, 3))" for n in names)
@@ -85,6 +92,7 @@ def score_pairs(
         or "false"
         for chains in (False, True)
     )
+    linked = " OR ".join(_veto_sql(when, []) for when in rules.link_conditions()) or "false"
     memory.execute(
         f"""
         CREATE OR REPLACE TABLE {PAIRS_TABLE} AS
@@ -94,12 +102,13 @@ def score_pairs(
             match_weight, match_probability,
             CASE WHEN {apart} THEN '{KEPT_APART}'
                  WHEN {vetoed} THEN 'vetoed'
-                 WHEN match_probability >= ? THEN 'accepted'
+                 WHEN match_probability >= ? OR {linked} THEN 'accepted'
                  ELSE 'grey_zone' END AS decision,
             CAST(json_object({evidence}) AS VARCHAR) AS evidence
         FROM {predictions.physical_name}
-        """,  # noqa: S608 - identifiers from the validated model, the threshold is bound
-        [rules.thresholds.match_probability],
+        WHERE match_probability >= ? OR {linked}
+        """,  # noqa: S608 - identifiers from the validated model, the thresholds are bound
+        [rules.thresholds.match_probability, lower],
     )
     memory.execute(
         f"CREATE OR REPLACE TABLE {LEVELS_TABLE} (comparison VARCHAR, gamma INTEGER, label VARCHAR)"

@@ -128,11 +128,22 @@ class NeverLink(_Strict):
         return list(self.unless)
 
 
+class LinkOn(_Strict):
+    """The model links a pair at all the `when` levels whatever its score (a never_link_on veto
+    still wins): the deterministic rules of commercial matchers ("exact name and the same
+    mobile"), for evidence Fellegi-Sunter underrates because a job change's disagreements
+    (company, office, work phone and e-mail) move together and are counted as independent."""
+
+    when: Levels = Field(min_length=1)
+    why: str = ""
+
+
 class MatchingRules(_Strict):
     version: Literal[1] = 1
     blocking_rules: list[BlockingRule] = Field(min_length=1)
     comparisons: list[Comparison] = Field(min_length=1)
     never_link_on: list[NeverLink] = Field(default_factory=list)
+    link_on: list[LinkOn] = Field(default_factory=list)
     thresholds: Thresholds = Thresholds()
     training: Training
 
@@ -150,21 +161,23 @@ class MatchingRules(_Strict):
         if duplicates:
             raise ValueError(f"duplicate comparison names: {duplicates}")
         by_name = {c.name: c for c in self.comparisons}
+        parts = [(f"link_on[{index}].when", rule.when) for index, rule in enumerate(self.link_on)]
         for index, rule in enumerate(self.never_link_on):
-            parts = [("when", rule.when)] + [
-                ("unless" if isinstance(rule.unless, dict) else f"unless[{i}]", group)
-                for i, group in enumerate([rule.unless] if isinstance(rule.unless, dict) else rule.unless)
+            single = isinstance(rule.unless, dict)
+            parts += [(f"never_link_on[{index}].when", rule.when)] + [
+                (f"never_link_on[{index}].unless" + ("" if single else f"[{i}]"), group)
+                for i, group in enumerate([rule.unless] if single else rule.unless)
             ]
-            for part, mapping in parts:
-                for name, levels in mapping.items():
-                    where = f"never_link_on[{index}].{part}.{name}"
-                    comparison = by_name.get(name)
-                    if comparison is None:
-                        raise ValueError(f"{where}: no comparison named {name!r}")
-                    known = comparison.level_ids()
-                    unknown = [level for level in levels if level not in known]
-                    if unknown or not known:
-                        raise ValueError(f"{where}: unknown level(s) {unknown}; known: {known}")
+        for part, mapping in parts:
+            for name, levels in mapping.items():
+                where = f"{part}.{name}"
+                comparison = by_name.get(name)
+                if comparison is None:
+                    raise ValueError(f"{where}: no comparison named {name!r}")
+                known = comparison.level_ids()
+                unknown = [level for level in levels if level not in known]
+                if unknown or not known:
+                    raise ValueError(f"{where}: unknown level(s) {unknown}; known: {known}")
         return self
 
     def gamma(self, comparison: str, level: str) -> int:
@@ -183,6 +196,11 @@ class MatchingRules(_Strict):
         return [(gammas(rule.when), [gammas(group) for group in rule.unless_groups()])
                 for rule in self.never_link_on
                 if across_chains is None or rule.across_chains == across_chains]
+
+    def link_conditions(self) -> list[dict[str, list[int]]]:
+        """link_on as dicts of comparison → gamma values (all entries of one must hold)."""
+        return [{name: [self.gamma(name, level) for level in levels] for name, levels in rule.when.items()}
+                for rule in self.link_on]
 
     def splink_settings(self) -> dict[str, Any]:
         """A JSON-serialisable Splink settings dict (dedupe over all records)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pyarrow as pa
 import pytest
 import standin
 from standin import hand_record
@@ -18,6 +19,7 @@ from standin import hand_record
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.clustering import cluster_records
 from aeglobal_pipeline.identity.evaluate import evaluate
+from aeglobal_pipeline.identity.features import RECORD_COLUMNS, in_memory, load_records
 from aeglobal_pipeline.identity.model import train_model
 from aeglobal_pipeline.identity.resolve import _load_memory, resolve_identities, train_step
 from aeglobal_pipeline.identity.settings import load_matching_rules, rules_dir
@@ -160,3 +162,97 @@ def test_b2c_snapshot_without_email_resolves(b2c_home):
     ids = _ids()
     # a swapped given/family name with the same birthdate and street
     assert ids["crm_emea:Contact:SW1"] == ids["crm_emea:Contact:SW2"]
+
+
+def _links(*keys: str) -> dict[tuple[str, str], tuple[str, float]]:
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT record_key_a, record_key_b, decision, match_probability FROM identity.person_links "
+            "WHERE list_contains(?, record_key_a) AND list_contains(?, record_key_b)",
+            [list(keys), list(keys)],
+        ).fetchall()
+    return {(a, b): (decision, p) for a, b, decision, p in rows}
+
+
+def test_a_placeholder_name_part_counts_as_missing_not_as_another_name():
+    records = pa.Table.from_pylist([
+        hand_record("crm_na:Lead:PN1", "Private", "White"),
+        hand_record("crm_na:Lead:PN2", "Laura", "Unknown"),
+        hand_record("crm_na:Lead:PN3", "n/a", "White"),
+        hand_record("crm_na:Lead:PN4", "Na", "Li"),
+    ]).select(list(RECORD_COLUMNS))
+    memory = in_memory()
+    load_records(memory, records, nicknames=[("laura", 0), ("laurie", 0)])
+    known = {key: (given, family, full) for key, given, family, full in memory.execute(
+        "SELECT record_key, given_name_known, family_name_known, full_name FROM person_features").fetchall()}
+    assert known["crm_na:Lead:PN1"] == (None, "white", "private white")
+    assert known["crm_na:Lead:PN2"] == ("laura", None, "laura unknown")
+    assert known["crm_na:Lead:PN3"][0] is None  # "n/a" folds to "na", value hygiene's placeholder
+    # "Na" is a given name too: the name as typed still matches "Na Li" exactly
+    assert known["crm_na:Lead:PN4"] == (None, "li", "na li")
+
+
+def test_placeholder_names_and_a_typo_join_on_the_persons_own_identifiers(identity_home):
+    mailbox = "j.passcheirs@wexleytools.com"
+    office = {k: v for k, v in OFFICE.items() if k not in ("street", "postal_code")}
+    people = [
+        hand_record("crm_na:Contact:PH1", "Colin", "Redley", birthdate="1980-03-04", **office),
+        hand_record("crm_na:Lead:PH2", "Private", "Redley", birthdate="1980-03-04", **office),
+        hand_record("crm_na:Lead:PH3", "Colin", "Unknown", birthdate="1980-03-04", **office),
+        # a typo'd given name and the same individual mailbox (typo'd too) at the company's domain
+        hand_record("crm_na:Contact:PH4", "Jan", "Passchiers", email=mailbox, **OFFICE),
+        hand_record("crm_na:Lead:PH5", "Jsn", "Passchiers", email=mailbox, **OFFICE),
+        # relatives sharing a household free-mail address stay two people
+        hand_record("crm_na:Contact:PH6", "Anna", "Quastner", email="quastner.family@gmail.com", **OFFICE),
+        hand_record("crm_na:Lead:PH7", "Moritz", "Quastner", email="quastner.family@gmail.com", **OFFICE),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="ph1")
+    ids = _ids()
+    assert ids["crm_na:Contact:PH1"] == ids["crm_na:Lead:PH2"] == ids["crm_na:Lead:PH3"]
+    assert ids["crm_na:Contact:PH4"] == ids["crm_na:Lead:PH5"]
+    assert ids["crm_na:Contact:PH6"] != ids["crm_na:Lead:PH7"]
+
+
+def test_a_job_change_joins_on_name_and_own_mobile_but_vetoes_still_win(identity_home):
+    new_job = {"company": "Ostrander Freight LLC", "phone_e164": "+13125550188", "street": "400 Lake St",
+               "postal_code": "60601", "city": "Chicago", "country_code": "US"}  # fmt: skip
+    people = [
+        hand_record("crm_na:Contact:JC1", "William", "Smith", email="william.smith@wexleytools.com",
+                    mobile_e164="+16175550142", **OFFICE),
+        hand_record("crm_na:Lead:JC2", "William", "Smith", email="wsmith@ostranderfreight.com",
+                    mobile_e164="+16175550142", **new_job),
+        # a father and son sharing the family mobile: the suffixes contradict
+        hand_record("crm_na:Contact:JC3", "Harold", "Wexley Sr.", mobile_e164="+16175550177", **OFFICE),
+        hand_record("crm_na:Lead:JC4", "Harold", "Wexley Jr.", mobile_e164="+16175550177", **OFFICE),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="jc1")
+    ids = _ids()
+    links = _links("crm_na:Contact:JC1", "crm_na:Lead:JC2", "crm_na:Contact:JC3", "crm_na:Lead:JC4")
+    decision, probability = links[("crm_na:Contact:JC1", "crm_na:Lead:JC2")]
+    # accepted by the link_on rule, not by the score: the job change's disagreements pull it down
+    assert decision == "accepted" and probability < load_matching_rules().thresholds.match_probability
+    assert ids["crm_na:Contact:JC1"] == ids["crm_na:Lead:JC2"]
+    assert links[("crm_na:Contact:JC3", "crm_na:Lead:JC4")][0] == "vetoed"
+    assert ids["crm_na:Contact:JC3"] != ids["crm_na:Lead:JC4"]
+
+
+def test_two_personal_mailboxes_at_one_company_domain_stay_apart_even_through_a_third_record(identity_home):
+    people = [
+        hand_record("crm_na:Contact:CM1", "Wei", "Zhang", email="wei.zhang@wexleytools.com", **OFFICE),
+        hand_record("crm_na:Contact:CM2", "Wei", "Zhang", email="zhang.wei@wexleytools.com", **OFFICE),
+        hand_record("crm_na:Lead:CM3", "Wei", "Zhang", **OFFICE),  # a form without the e-mail
+        # an unlisted shared mailbox is no second person's mailbox: one person, one office
+        hand_record("crm_na:Contact:CM4", "Kenneth", "Schwartz", email="k.schwartz@wexleytools.com",
+                    birthdate="1972-08-09", **OFFICE),
+        hand_record("crm_na:Lead:CM5", "Kenneth", "Schwartz", email="bostonfrontdesk@wexleytools.com",
+                    birthdate="1972-08-09", **OFFICE),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="cm1")
+    ids = _ids()
+    pair = ("crm_na:Contact:CM1", "crm_na:Contact:CM2")
+    assert _links(*pair)[pair][0] == "kept_apart"
+    assert ids["crm_na:Contact:CM1"] != ids["crm_na:Contact:CM2"]
+    assert ids["crm_na:Contact:CM4"] == ids["crm_na:Lead:CM5"]

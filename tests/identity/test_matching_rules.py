@@ -47,6 +47,12 @@ def test_project_rules_load_and_build_serialisable_splink_settings():
          "matching.yaml: blocking_rules: unknown column"),
         (lambda d: d["never_link_on"][0]["when"].update(name=["typo_level"]),
          "never_link_on[0].when.name: unknown level"),
+        (lambda d: d["never_link_on"][1]["unless"][0].update(location=["moon"]),
+         "never_link_on[1].unless[0].location: unknown level"),
+        (lambda d: d["link_on"][0]["when"].update(phone=["pager"]),
+         "link_on[0].when.phone: unknown level"),
+        (lambda d: d["link_on"][1]["when"].update(shoe=["exact"]),
+         "link_on[1].when.shoe: no comparison named 'shoe'"),
         (lambda d: d.pop("training"), "matching.yaml: training: Field required"),
     ],
 )  # fmt: skip
