@@ -37,6 +37,7 @@ from aeglobal_pipeline.identity.training import (
 MODEL_FILE = "model.json"
 MANIFEST_FILE = "manifest.json"
 SPLINK_LOG_LEVEL = logging.WARNING
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,10 @@ def models_dir() -> Path:
     return aeglobal_home() / "models" / "identity"
 
 
-def latest_model(root: Path | None = None) -> ModelArtefact | None:
-    """The newest saved model (versions sort by time), or None when none was trained yet."""
+def latest_model(root: Path | None = None, rules: MatchingRules | None = None) -> ModelArtefact | None:
+    """The newest saved model (versions sort by time), or None when none was trained yet — or,
+    given `rules`, when its comparison levels are not the rules' (an upgrade or a matching.yaml
+    edit added, removed or redefined a level: its trained m/u values would land on other levels)."""
     root = root or models_dir()
     versions = sorted(
         p for p in root.glob("*") if (p / MANIFEST_FILE).is_file() and (p / MODEL_FILE).is_file()
@@ -67,7 +70,24 @@ def latest_model(root: Path | None = None) -> ModelArtefact | None:
         return None
     path = versions[-1]
     manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
-    return ModelArtefact(path.name, path, manifest)
+    artefact = ModelArtefact(path.name, path, manifest)
+    if rules is not None and not levels_match(artefact, rules):
+        log.warning("identity model %s: comparison levels differ from matching.yaml's; retraining", path.name)
+        return None
+    return artefact
+
+
+def levels_signature(comparisons: list[dict[str, Any]]) -> list:
+    """Each comparison's name and the SQL of its levels, in order: what trained m/u values attach to."""
+    return [
+        [c.get("output_column_name"), [level.get("sql_condition") for level in c["comparison_levels"]]]
+        for c in comparisons
+    ]
+
+
+def levels_match(artefact: ModelArtefact, rules: MatchingRules) -> bool:
+    saved = levels_signature(artefact.splink_model()["comparisons"])
+    return saved == levels_signature(rules.splink_settings()["comparisons"])
 
 
 def fingerprint(memory: duckdb.DuckDBPyConnection) -> str:
@@ -258,7 +278,7 @@ def ensure_model(
 
     Returns (artefact, trained_now).
     """
-    existing = None if retrain else latest_model(root)
+    existing = None if retrain else latest_model(root, rules)
     if existing is not None:
         return existing, False
     started = time.perf_counter()

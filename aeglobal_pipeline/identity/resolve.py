@@ -42,7 +42,7 @@ def _load_memory():
 def train_step(rules: MatchingRules | None = None, *, retrain: bool = False) -> tuple[ModelArtefact, bool]:
     """The model to use: the latest one, or a newly trained one (none yet, or `retrain`)."""
     rules = rules or load_matching_rules()
-    if not retrain and (existing := latest_model()) is not None:
+    if not retrain and (existing := latest_model(rules=rules)) is not None:
         return existing, False
     memory, _ = _load_memory()
     with memory:
