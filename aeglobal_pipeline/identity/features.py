@@ -17,10 +17,15 @@ import json
 import duckdb
 import pyarrow as pa
 
+from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.settings import load_nicknames
 from aeglobal_pipeline.warehouse import duckdb_config
+from aeglobal_pipeline.writeback import own_writes
 
-SOURCE_TABLE = "intermediate.int_person_records"
+# int_person_records as identity reads it: a field whose current value is still the one our
+# write-back wrote reads as it was before that write (writeback/own_writes.py: our own writes
+# are not evidence). `prepare_source` (re)creates it before an identity step reads it.
+SOURCE_TABLE = own_writes.EVIDENCE_VIEW
 FEATURES_TABLE = "person_features"
 RECORDS_TABLE = "person_records"
 STORED_FEATURES_TABLE = "identity.record_features"  # every record's features, as of the last links run
@@ -117,6 +122,12 @@ SELECT
     nick.groups AS given_nick_groups
 FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
+
+
+def prepare_source() -> None:
+    """Create SOURCE_TABLE (a view) in the warehouse, briefly opened for writing."""
+    with warehouse.connect() as con:
+        own_writes.ensure_evidence_view(con)
 
 
 def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECORD_COLUMNS,

@@ -32,6 +32,7 @@ def new_run_id() -> str:
 
 
 def _load_memory():
+    features.prepare_source()
     with warehouse.connect(read_only=True) as con:
         records = features.read_records(con)
     memory = features.in_memory()
@@ -76,6 +77,7 @@ def links_step(
     rules_hash = incremental.rules_fingerprint(rules)
     nicknames = load_nicknames()
     features_hash = features.features_fingerprint(nicknames)
+    features.prepare_source()
     memory = features.in_memory()
     with memory:
         stale = None
