@@ -124,10 +124,13 @@ FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
 
 
-def prepare_source() -> None:
-    """Create SOURCE_TABLE (a view) in the warehouse, briefly opened for writing."""
+def prepare_source(*, refresh: bool = True) -> None:
+    """(Re)create SOURCE_TABLE (a view) and what it reads of our writes, in the warehouse
+    briefly opened for writing; `refresh=False` only when it does not exist yet (the map step
+    reads what the links step of its run found)."""
     with warehouse.connect() as con:
-        own_writes.ensure_evidence_view(con)
+        if refresh or not own_writes.evidence_exists(con):
+            own_writes.refresh_evidence(con)
 
 
 def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECORD_COLUMNS,

@@ -55,7 +55,7 @@ def map_step(
     decisions = decisions or load_decisions()
     cap = rules.thresholds.max_cluster_size
     decided = map_scope.decisions_json(decisions)
-    prepare_source()
+    prepare_source(refresh=False)
     with warehouse.connect(read_only=True) as con:
         plan = map_scope.plan(con, max_cluster_size=cap, decisions=decided, full=full_refresh)
         inputs = map_scope.read_inputs(con, plan)

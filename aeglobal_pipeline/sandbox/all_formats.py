@@ -60,6 +60,11 @@ def render_phone(number: phonenumbers.PhoneNumber, style: str, region: str | Non
                  marker: str) -> str:
     """`number` written in `style`; a style that cannot express it falls back to international.
     National only where the record's country is the number's (elsewhere it means another number)."""
+    extension = number.extension
+    number = phonenumbers.PhoneNumber(country_code=number.country_code,
+                                      national_number=number.national_number,
+                                      italian_leading_zero=number.italian_leading_zero,
+                                      number_of_leading_zeros=number.number_of_leading_zeros)
     international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
     own_region = phonenumbers.region_code_for_number(number)
     national_prefix = getattr(phonenumbers.PhoneMetadata.metadata_for_region(own_region or ""),
@@ -78,8 +83,8 @@ def render_phone(number: phonenumbers.PhoneNumber, style: str, region: str | Non
         word = "".join(KEYPAD.get(d, d) for d in significant[3:])
         if sum(c.isalpha() for c in word) >= 3:
             text = f"1-{significant[:3]}-{word}"
-    if number.extension:
-        text += marker + number.extension
+    if extension:
+        text += marker + extension
     return text
 
 

@@ -12,11 +12,12 @@ value back) makes the current value count again.
   columns as they were right before the write (int_person_records, which at write time still
   holds the extraction the plan was made from), in the transaction that logs the outcomes. A
   second write over a first one that still stood keeps the first one's "before".
-- `ensure_evidence_view` creates EVIDENCE_VIEW: int_person_records with those columns put back
-  wherever our write still stands (compared normalised: case, spaces and punctuation aside).
+- `refresh_evidence` finds the writes that still stand (the current value compared with the
+  written one normalised: case, spaces and punctuation aside) into STANDING_TABLE, once per
+  identity step, and creates EVIDENCE_VIEW: int_person_records with those columns put back.
   Identity reads records through it; governance keeps reading the real current values, so the
   plan compares its winners with what the target really holds. Only records with a write on
-  record are joined: the view costs a join with this table, not a rescan.
+  record are joined.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ RECORDS_TABLE = "intermediate.int_person_records"
 FIELD_DICTIONARY = "rules.field_dictionary"
 OWN_WRITES = "writeback.own_writes"
 EVIDENCE_VIEW = "identity.person_records_as_evidence"
+STANDING_TABLE = "identity.own_writes_standing"  # per record: which of our writes still stand
 
 # Per canonical field (identity_rules/field_dictionary.yaml), the int_person_records columns
 # its value determines: the first is the one compared with the written value, the rest derive
@@ -134,35 +136,43 @@ def store_in(con: duckdb.DuckDBPyConnection, run_id: str, applied: list[dict]) -
         con.unregister("own_writes_incoming")
 
 
-def evidence_view_sql(types: dict[str, str]) -> str:
-    """CREATE VIEW EVIDENCE_VIEW: int_person_records as it was before our writes that still
-    stand; `types` maps each record column to its SQL type (information_schema)."""
+def refresh_evidence_sql(types: dict[str, str]) -> str:
+    """STANDING_TABLE: per record whose written value still stands in some field, which fields
+    and what they held before; `types` maps record columns to their SQL types."""
     flags = ", ".join(f"bool_or(field = '{name}') AS own_{name}" for name in RECORD_COLUMNS_OF_FIELD)
     befores = ", ".join(
-        f"any_value(before_{c}) FILTER (WHERE field = '{name}') AS before_{c}"
+        f"TRY_CAST(any_value(before_{c}) FILTER (WHERE field = '{name}') AS {types.get(c, 'VARCHAR')})"
+        f" AS before_{c}"
         for name, columns in RECORD_COLUMNS_OF_FIELD.items() for c in columns)
-    replaced = ", ".join(
-        f"CASE WHEN s.own_{name} THEN TRY_CAST(s.before_{c} AS {types.get(c, 'VARCHAR')}) "
-        f"ELSE r.{c} END AS {c}"
-        for name, columns in RECORD_COLUMNS_OF_FIELD.items() for c in columns)
-    return f"""CREATE OR REPLACE VIEW {EVIDENCE_VIEW} AS
+    return f"""CREATE OR REPLACE TABLE {STANDING_TABLE} AS
         WITH standing AS (
             SELECT o.*
             FROM {OWN_WRITES} AS o
             JOIN {RECORDS_TABLE} AS r ON r.record_key = o.record_key
             WHERE {value_key(_current_value_sql('r', 'o.field'))}
                   IS NOT DISTINCT FROM {value_key('o.written_value')}
-        ),
-        per_record AS (
-            SELECT record_key, {flags}, {befores} FROM standing GROUP BY record_key
         )
+        SELECT record_key, {flags}, {befores} FROM standing GROUP BY record_key"""
+
+
+def evidence_view_sql() -> str:
+    """EVIDENCE_VIEW: int_person_records with STANDING_TABLE's "before" values put back."""
+    replaced = ", ".join(
+        f"CASE WHEN s.own_{name} THEN s.before_{c} ELSE r.{c} END AS {c}"
+        for name, columns in RECORD_COLUMNS_OF_FIELD.items() for c in columns)
+    return f"""CREATE OR REPLACE VIEW {EVIDENCE_VIEW} AS
         SELECT r.* REPLACE ({replaced})
         FROM {RECORDS_TABLE} AS r
-        LEFT JOIN per_record AS s ON s.record_key = r.record_key"""
+        LEFT JOIN {STANDING_TABLE} AS s ON s.record_key = r.record_key"""
 
 
-def ensure_evidence_view(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create EVIDENCE_VIEW with the record columns' current types (write connection)."""
+def evidence_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    return _exists(con, EVIDENCE_VIEW) and _exists(con, STANDING_TABLE)
+
+
+def refresh_evidence(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute which of our writes still stand (one join of this table with the records) and
+    (re)create EVIDENCE_VIEW over it (write connection). Identity steps call it first."""
     if not _exists(con, RECORDS_TABLE):
         return
     ensure_table(con)
@@ -170,4 +180,5 @@ def ensure_evidence_view(con: duckdb.DuckDBPyConnection) -> None:
     types = dict(con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'intermediate' AND table_name = 'int_person_records'").fetchall())
-    con.execute(evidence_view_sql(types))
+    con.execute(refresh_evidence_sql(types))
+    con.execute(evidence_view_sql())

@@ -48,7 +48,7 @@ def _extract(con, **values) -> None:
 
 
 def _evidence(con) -> dict:
-    own_writes.ensure_evidence_view(con)
+    own_writes.refresh_evidence(con)
     cursor = con.execute(f"select * from {own_writes.EVIDENCE_VIEW} where record_key = ?", [KEY])
     return dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0], strict=True))
 
