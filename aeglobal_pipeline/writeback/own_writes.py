@@ -50,6 +50,7 @@ RECORD_COLUMNS_OF_FIELD: dict[str, tuple[str, ...]] = {
     "postal_code": ("postal_code",),
     "state": ("state",),
     "birthdate": ("birthdate",),
+    "country_code": ("country_code",),
 }
 BEFORE_COLUMNS = tuple(c for columns in RECORD_COLUMNS_OF_FIELD.values() for c in columns)
 
@@ -83,6 +84,8 @@ def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS writeback")
     con.execute(DDL)
+    for column in BEFORE_COLUMNS:  # a column a later version keeps too: empty for older writes
+        con.execute(f"ALTER TABLE {OWN_WRITES} ADD COLUMN IF NOT EXISTS before_{column} VARCHAR")
 
 
 def store_in(con: duckdb.DuckDBPyConnection, run_id: str, applied: list[dict]) -> int:
@@ -138,7 +141,8 @@ def store_in(con: duckdb.DuckDBPyConnection, run_id: str, applied: list[dict]) -
 
 def refresh_evidence_sql(types: dict[str, str]) -> str:
     """STANDING_TABLE: per record whose written value still stands in some field, which fields
-    and what they held before; `types` maps record columns to their SQL types."""
+    (own_fields, and an own_<field> flag each) and what their columns held before (before_<column>,
+    read by governance's survivorship votes too); `types` maps record columns to their SQL types."""
     flags = ", ".join(f"bool_or(field = '{name}') AS own_{name}" for name in RECORD_COLUMNS_OF_FIELD)
     befores = ", ".join(
         f"TRY_CAST(any_value(before_{c}) FILTER (WHERE field = '{name}') AS {types.get(c, 'VARCHAR')})"
@@ -152,7 +156,8 @@ def refresh_evidence_sql(types: dict[str, str]) -> str:
             WHERE {value_key(_current_value_sql('r', 'o.field'))}
                   IS NOT DISTINCT FROM {value_key('o.written_value')}
         )
-        SELECT record_key, {flags}, {befores} FROM standing GROUP BY record_key"""
+        SELECT record_key, list(DISTINCT field ORDER BY field) AS own_fields, {flags}, {befores}
+        FROM standing GROUP BY record_key"""
 
 
 def evidence_view_sql() -> str:
