@@ -55,6 +55,21 @@ RECORD_COLUMNS_OF_FIELD: dict[str, tuple[str, ...]] = {
 BEFORE_COLUMNS = tuple(c for columns in RECORD_COLUMNS_OF_FIELD.values() for c in columns)
 
 
+def _fields_in(columns: set[str]) -> dict[str, tuple[str, ...]]:
+    """RECORD_COLUMNS_OF_FIELD as far as int_person_records has the columns (a stand-in table in
+    a test may hold fewer): a field whose written column is missing is left out."""
+    return {name: tuple(c for c in cols if c in columns)
+            for name, cols in RECORD_COLUMNS_OF_FIELD.items() if cols[0] in columns}
+
+
+def _record_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """int_person_records' columns → their SQL types."""
+    schema, name = RECORDS_TABLE.split(".", 1)
+    return dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall())
+
+
 def value_key(expression: str) -> str:
     """SQL: the form two values are "still the same" in: case, spaces, punctuation and symbols
     aside (`+1 415-256-2970;ext=7872` and `+14152562970;ext=7872`; `alexa` and `Alexa`)."""
@@ -62,10 +77,10 @@ def value_key(expression: str) -> str:
     return f"nullif(regexp_replace(lower(trim(({expression})::varchar)), {kept}, '', 'g'), '')"
 
 
-def _current_value_sql(record: str, field: str) -> str:
+def _current_value_sql(record: str, field: str, fields: dict[str, tuple[str, ...]]) -> str:
     """SQL: the record column a write of `field` (a column) lands in."""
     whens = " ".join(f"WHEN '{name}' THEN {record}.{columns[0]}::varchar"
-                     for name, columns in RECORD_COLUMNS_OF_FIELD.items())
+                     for name, columns in fields.items())
     return f"CASE {field} {whens} END"
 
 
@@ -100,10 +115,11 @@ def store_in(con: duckdb.DuckDBPyConnection, run_id: str, applied: list[dict]) -
         "api_name": [r["field"] for r in applied],
         "written_value": pa.array([r["new_value"] for r in applied], pa.string()),
     })
-    fields = list(RECORD_COLUMNS_OF_FIELD)
+    present = _fields_in(set(_record_columns(con)))
+    kept_columns = {c for columns in present.values() for c in columns}
     befores = ", ".join(
         f"CASE WHEN kept.record_key IS NOT NULL THEN kept.before_{c} ELSE r.{c}::varchar END AS before_{c}"
-        for c in BEFORE_COLUMNS)
+        for c in BEFORE_COLUMNS if c in kept_columns)
     con.register("own_writes_incoming", incoming)
     try:
         con.execute(
@@ -121,14 +137,14 @@ def store_in(con: duckdb.DuckDBPyConnection, run_id: str, applied: list[dict]) -
                     SELECT o.* FROM {OWN_WRITES} AS o
                     JOIN written AS w ON w.record_key = o.record_key AND w.field = o.field
                     JOIN {RECORDS_TABLE} AS r ON r.record_key = o.record_key
-                    WHERE {value_key(_current_value_sql('r', 'o.field'))}
+                    WHERE {value_key(_current_value_sql('r', 'o.field', present))}
                           IS NOT DISTINCT FROM {value_key('o.written_value')}
                 )
                 SELECT w.record_key, w.field, w.written_value, ? AS run_id, ? AS "at", {befores}
                 FROM written AS w
                 JOIN {RECORDS_TABLE} AS r ON r.record_key = w.record_key
                 LEFT JOIN kept ON kept.record_key = w.record_key AND kept.field = w.field""",
-            [fields, run_id, datetime.now(UTC)],
+            [list(present), run_id, datetime.now(UTC)],
         )
         con.execute(
             f"""DELETE FROM {OWN_WRITES} AS o USING own_writes_new AS n
@@ -143,28 +159,29 @@ def refresh_evidence_sql(types: dict[str, str]) -> str:
     """STANDING_TABLE: per record whose written value still stands in some field, which fields
     (own_fields, and an own_<field> flag each) and what their columns held before (before_<column>,
     read by governance's survivorship votes too); `types` maps record columns to their SQL types."""
-    flags = ", ".join(f"bool_or(field = '{name}') AS own_{name}" for name in RECORD_COLUMNS_OF_FIELD)
+    fields = _fields_in(set(types))
+    flags = ", ".join(f"bool_or(field = '{name}') AS own_{name}" for name in fields)
     befores = ", ".join(
-        f"TRY_CAST(any_value(before_{c}) FILTER (WHERE field = '{name}') AS {types.get(c, 'VARCHAR')})"
-        f" AS before_{c}"
-        for name, columns in RECORD_COLUMNS_OF_FIELD.items() for c in columns)
+        f"TRY_CAST(any_value(before_{c}) FILTER (WHERE field = '{name}') AS {types[c]}) AS before_{c}"
+        for name, columns in fields.items() for c in columns)
     return f"""CREATE OR REPLACE TABLE {STANDING_TABLE} AS
         WITH standing AS (
             SELECT o.*
             FROM {OWN_WRITES} AS o
             JOIN {RECORDS_TABLE} AS r ON r.record_key = o.record_key
-            WHERE {value_key(_current_value_sql('r', 'o.field'))}
+            WHERE {value_key(_current_value_sql('r', 'o.field', fields))}
                   IS NOT DISTINCT FROM {value_key('o.written_value')}
+              AND o.field IN ({', '.join(f"'{name}'" for name in fields)})
         )
         SELECT record_key, list(DISTINCT field ORDER BY field) AS own_fields, {flags}, {befores}
         FROM standing GROUP BY record_key"""
 
 
-def evidence_view_sql() -> str:
-    """EVIDENCE_VIEW: int_person_records with STANDING_TABLE's "before" values put back."""
+def evidence_view_sql(columns: set[str]) -> str:
+    """EVIDENCE_VIEW: int_person_records (`columns`) with STANDING_TABLE's "before" values put back."""
     replaced = ", ".join(
         f"CASE WHEN s.own_{name} THEN s.before_{c} ELSE r.{c} END AS {c}"
-        for name, columns in RECORD_COLUMNS_OF_FIELD.items() for c in columns)
+        for name, kept in _fields_in(columns).items() for c in kept)
     return f"""CREATE OR REPLACE VIEW {EVIDENCE_VIEW} AS
         SELECT r.* REPLACE ({replaced})
         FROM {RECORDS_TABLE} AS r
@@ -182,8 +199,11 @@ def refresh_evidence(con: duckdb.DuckDBPyConnection) -> None:
         return
     ensure_table(con)
     con.execute("CREATE SCHEMA IF NOT EXISTS identity")
-    types = dict(con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'intermediate' AND table_name = 'int_person_records'").fetchall())
+    types = _record_columns(con)
+    if not _fields_in(set(types)):  # no column our writes land in: the records as they are
+        con.execute(f"CREATE OR REPLACE TABLE {STANDING_TABLE} AS "
+                    "SELECT NULL::VARCHAR AS record_key, []::VARCHAR[] AS own_fields LIMIT 0")
+        con.execute(f"CREATE OR REPLACE VIEW {EVIDENCE_VIEW} AS SELECT * FROM {RECORDS_TABLE}")
+        return
     con.execute(refresh_evidence_sql(types))
-    con.execute(evidence_view_sql())
+    con.execute(evidence_view_sql(set(types)))
