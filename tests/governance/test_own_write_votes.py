@@ -74,7 +74,7 @@ def test_the_record_our_write_filled_votes_as_it_did_before_the_write(warehouse)
         own_writes.refresh_evidence(con)
         standing = con.execute("select own_fields from identity.own_writes_standing").fetchall()
     assert standing == [(["given_name"],)]
-    dbt(warehouse, ["build", "--full-refresh", "--select", "+writeback_plan", *everything])
+    dbt(warehouse, ["build", "--select", "+writeback_plan", *everything])  # incremental: Q changed
     assert _name_changes(warehouse) == set()
     support = rows(warehouse, """select value_norm, value_frequency
                                  from intermediate.int_governance__candidates

@@ -1,4 +1,4 @@
-{% macro own_write_votes() -%}
+{% macro own_write_votes(records=none) -%}
     {#- Our own writes are not evidence (aeglobal_pipeline/writeback/own_writes.py): a value the
         write-back wrote, while the record still holds it, must not count as one more independent
         record supporting it. Survivorship counts that record's vote for what it held before the
@@ -6,7 +6,8 @@
         did and plans nothing new. A select of (record_key, field, value_norm): per record and
         survivorship field whose written value still stands (identity.own_writes_standing, found
         by identity earlier in the run), the normalised form of the value before the write (null
-        for an empty one), with each field's own normalisation (governance_fields). -#}
+        for an empty one), with each field's own normalisation (governance_fields). `records`: a
+        relation whose record_key limits it (an incremental build's changed persons). -#}
     {#- Not a dbt source: identity (re)creates it in each run before governance, which depends on
         identity's global_person_map anyway; as a source every unit test of the models calling
         this would have to supply it. -#}
@@ -37,7 +38,14 @@
                 {'field': '{{ f.name }}', 'value_norm': ({{ f.norm }})::varchar}{{ ',' if not loop.last }}
             {%- endfor %}
             ], recursive := true)
-        from (select record_key, own_fields, columns('^before_(.*)$') as '\1' from {{ standing }})
+        from (
+            select record_key, own_fields, columns('^before_(.*)$') as '\1'
+            from {{ standing }}
+            where list_has_any(own_fields, [{%- for f in fields %}'{{ f.name }}'{{ ',' if not loop.last }}{% endfor %}])
+            {%- if records is not none %}
+              and record_key in (select record_key from {{ records }})
+            {%- endif %}
+        )
     )
     where list_contains(own_fields, field)
     {%- else %}

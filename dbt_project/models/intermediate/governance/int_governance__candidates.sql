@@ -158,7 +158,7 @@ own_write_votes as (
 
     -- Our own writes are not evidence: where a record still holds the value our write-back
     -- wrote, it votes for what it held before (macros/governance/own_writes.sql).
-    {{ own_write_votes() }}
+    {{ own_write_votes('changed_records' if is_incremental() else none) }}
 
 ),
 
