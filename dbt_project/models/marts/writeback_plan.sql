@@ -134,13 +134,15 @@ person_field_candidates as (
       -- employer (golden company): a job change leaves the old one's values behind
       and (not differing.employer_bound
            or (differing.match_form = 'email' and value_record.is_free_mail)
-           -- (a record whose own company field is empty gets the employer in this plan, even
-           -- where its account's name stood in: judged so, the next run finds the same)
+           -- (also one whose own company field is empty while its account's name stands in:
+           -- this plan fills the field, and the next run judges by it)
            or ((case when value_company_target.field is not null
-                          and nullif(trim(value_company_target.current_api_value), '') is null
+                          and (value_record.company_norm is null
+                               or nullif(trim(value_company_target.current_api_value), '') is null)
                      then employer.value_norm else value_record.company_norm end) = employer.value_norm
                and (case when company_target.field is not null
-                              and nullif(trim(company_target.current_api_value), '') is null
+                              and (target_record.company_norm is null
+                                   or nullif(trim(company_target.current_api_value), '') is null)
                          then employer.value_norm else target_record.company_norm end) = employer.value_norm))
 
 ),
