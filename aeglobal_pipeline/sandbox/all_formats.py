@@ -57,9 +57,10 @@ def parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
 
 
 def render_phone(number: phonenumbers.PhoneNumber, style: str, region: str | None,
-                 marker: str) -> str:
-    """`number` written in `style`; a style that cannot express it falls back to international.
-    National only where the record's country is the number's (elsewhere it means another number)."""
+                 marker: str) -> tuple[str, str]:
+    """(`number` written in `style`, the style used): a style that cannot express it falls back
+    to international. National only where the record's country is the number's (elsewhere it
+    means another number)."""
     extension = number.extension
     number = phonenumbers.PhoneNumber(country_code=number.country_code,
                                       national_number=number.national_number,
@@ -70,22 +71,21 @@ def render_phone(number: phonenumbers.PhoneNumber, style: str, region: str | Non
     national_prefix = getattr(phonenumbers.PhoneMetadata.metadata_for_region(own_region or ""),
                               "national_prefix", None)
     significant = phonenumbers.national_significant_number(number)
-    text = international
+    word = "".join(KEYPAD.get(d, d) for d in significant[3:])
+    text, used = international, "international"
     if style == "national" and region == own_region:
-        text = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        text, used = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL), style
     elif style == "e164":
-        text = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        text, used = phonenumbers.format_number(number, PhoneNumberFormat.E164), style
     elif style == "00":
-        text = "00" + international[1:]
+        text, used = "00" + international[1:], style
     elif style == "trunk_in_brackets" and national_prefix == "0":
-        text = f"+{number.country_code} (0){significant}"
-    elif style == "vanity" and number.country_code == 1:
-        word = "".join(KEYPAD.get(d, d) for d in significant[3:])
-        if sum(c.isalpha() for c in word) >= 3:
-            text = f"1-{significant[:3]}-{word}"
+        text, used = f"+{number.country_code} (0){significant}", style
+    elif style == "vanity" and number.country_code == 1 and sum(c.isalpha() for c in word) >= 3:
+        text, used = f"1-{significant[:3]}-{word}", style
     if extension:
         text += marker + extension
-    return text
+    return text, used
 
 
 def render_email(address: str, style: str) -> str:
@@ -132,7 +132,7 @@ def rewrite_all_formats(snapshot: Path) -> dict[str, int]:
                 marker = ""
                 if number.extension:
                     marker = EXTENSION_MARKERS[next(marker_turn) % len(EXTENSION_MARKERS)]
-                row[column] = render_phone(number, style, region, marker)
+                row[column], style = render_phone(number, style, region, marker)
                 used[style] = used.get(style, 0) + 1
                 if marker:
                     used[marker.strip()] = used.get(marker.strip(), 0) + 1
