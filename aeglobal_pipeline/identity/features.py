@@ -124,13 +124,15 @@ FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
 
 
-def prepare_source(*, refresh: bool = True) -> None:
+def prepare_source(*, refresh: bool = True) -> int | None:
     """(Re)create SOURCE_TABLE (a view) and what it reads of our writes, in the warehouse
     briefly opened for writing; `refresh=False` only when it does not exist yet (the map step
-    reads what the links step of its run found)."""
+    reads what the links step of its run found). Returns how many records hold a write of ours
+    (read as before it), None when not refreshed."""
     with warehouse.connect() as con:
         if refresh or not own_writes.evidence_exists(con):
-            own_writes.refresh_evidence(con)
+            return own_writes.refresh_evidence(con)
+    return None
 
 
 def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECORD_COLUMNS,

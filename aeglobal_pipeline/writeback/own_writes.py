@@ -192,11 +192,12 @@ def evidence_exists(con: duckdb.DuckDBPyConnection) -> bool:
     return _exists(con, EVIDENCE_VIEW) and _exists(con, STANDING_TABLE)
 
 
-def refresh_evidence(con: duckdb.DuckDBPyConnection) -> None:
+def refresh_evidence(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute which of our writes still stand (one join of this table with the records) and
-    (re)create EVIDENCE_VIEW over it (write connection). Identity steps call it first."""
+    (re)create EVIDENCE_VIEW over it (write connection); returns how many records hold one.
+    Identity steps call it first."""
     if not _exists(con, RECORDS_TABLE):
-        return
+        return 0
     ensure_table(con)
     con.execute("CREATE SCHEMA IF NOT EXISTS identity")
     types = _record_columns(con)
@@ -204,6 +205,7 @@ def refresh_evidence(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {STANDING_TABLE} AS "
                     "SELECT NULL::VARCHAR AS record_key, []::VARCHAR[] AS own_fields LIMIT 0")
         con.execute(f"CREATE OR REPLACE VIEW {EVIDENCE_VIEW} AS SELECT * FROM {RECORDS_TABLE}")
-        return
+        return 0
     con.execute(refresh_evidence_sql(types))
     con.execute(evidence_view_sql(set(types)))
+    return con.execute(f"SELECT count(*) FROM {STANDING_TABLE}").fetchall()[0][0]

@@ -60,6 +60,7 @@ def test_a_standing_write_reads_as_before_and_a_user_edit_or_rollback_as_itself(
     assert _write(con, "Status", "Working") == 0  # identity never reads it: nothing to keep
     _extract(con, given_name="alexa ", given_name_norm="alexa", phone_raw="+1 415-256-2970 ;ext=7872",
              phone_e164="+14152562970", written_global_person_id="gp-1")
+    assert own_writes.refresh_evidence(con) == 1  # one record holds writes of ours
     seen = _evidence(con)  # our writes still stand (compared normalised): the record as before
     assert (seen["given_name"], seen["given_name_norm"], seen["phone_e164"]) == ("A.", "a", None)
     assert seen["written_global_person_id"] is None
