@@ -18,6 +18,10 @@ value back) makes the current value count again.
   Identity reads records through it; governance keeps reading the real current values, so the
   plan compares its winners with what the target really holds. Only records with a write on
   record are joined.
+- Survivorship reads STANDING_TABLE too (dbt macro own_write_votes): a record still holding our
+  write votes for what it held before, not as one more supporter of the value we copied to it.
+- The global id we write is one of those values: while it stands, identity does not take it as
+  a must-link (stable_ids keeps the ids stable without it).
 """
 
 from __future__ import annotations
