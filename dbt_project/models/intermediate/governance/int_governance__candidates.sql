@@ -177,7 +177,9 @@ votes as (
 
 support as (
 
-    select global_person_id, field, value_norm, count(distinct lineage_key) as value_frequency
+    select
+        global_person_id as support_person, field as support_field, value_norm as support_norm,
+        count(distinct lineage_key) as support_frequency
     from votes
     group by global_person_id, field, value_norm
 
@@ -188,21 +190,17 @@ value_votes as (
     -- Per form (value after normalisation): how many independent records support it, its best
     -- role position, its most recent record, its best structural form.
     select
-        forms.*,
-        coalesce(support.value_frequency, 0) as value_frequency
-    from (
-        select
-            global_person_id, field, value_norm,
-            min(priority_position) as form_priority,
-            max(last_modified_at) as form_latest,
-            min(value_form_rank) as form_rank
-        from eligible
-        group by global_person_id, field, value_norm
-    ) as forms
+        global_person_id, field, value_norm,
+        coalesce(max(support.support_frequency), 0) as value_frequency,
+        min(priority_position) as form_priority,
+        max(last_modified_at) as form_latest,
+        min(value_form_rank) as form_rank
+    from eligible
     left join support
-        on support.global_person_id = forms.global_person_id
-        and support.field = forms.field
-        and support.value_norm is not distinct from forms.value_norm
+        on support.support_person = eligible.global_person_id
+        and support.support_field = eligible.field
+        and support.support_norm is not distinct from eligible.value_norm
+    group by global_person_id, field, value_norm
 
 ),
 
