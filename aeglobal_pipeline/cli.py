@@ -64,8 +64,12 @@ def sandbox_load(directory: Path, encoding: str = "utf-8", allow_empty: tuple[st
               help="b2c only: how many Salesforce orgs (no Account Engagement).")
 @click.option("--contact-points", type=click.Choice(["few", "none"]), default="few", show_default=True,
               help="b2c only: a few e-mails and mobiles, or none at all.")
+@click.option("--formats", type=click.Choice(["generated", "all"]), default="generated", show_default=True,
+              help="all: re-type every phone and e-mail in turn in each format real orgs hold "
+                   "(national, international, 00, (0), vanity letters, ext./x/;ext=, mixed case, "
+                   "padding); the numbers and addresses stay the same.")
 def sandbox_generate(persons: int, seed: int, out: Path, load: bool, profile: str, orgs: int,
-                     contact_points: str) -> None:
+                     contact_points: str, formats: str) -> None:
     """Write a realistic multi-org snapshot with its ground truth, deterministic per seed."""
     from aeglobal_pipeline.sandbox.b2c import generate_b2c_snapshot
     from aeglobal_pipeline.sandbox.generate import generate_snapshot
@@ -77,6 +81,11 @@ def sandbox_generate(persons: int, seed: int, out: Path, load: bool, profile: st
         summary = generate_snapshot(persons=persons, seed=seed, out=out)
     click.echo(f"generated {persons:,} persons into {out} in {time.perf_counter() - started:.1f}s")
     click.echo(str(summary))
+    if formats == "all":
+        from aeglobal_pipeline.sandbox.all_formats import rewrite_all_formats
+
+        used = rewrite_all_formats(out)
+        click.echo("re-typed in every format: " + ", ".join(f"{k} {v:,}" for k, v in sorted(used.items())))
     if load:
         sandbox_load.callback(out, _generated=True)  # type: ignore[misc]
 

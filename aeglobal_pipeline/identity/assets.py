@@ -94,6 +94,7 @@ def person_links(context: dg.AssetExecutionContext, config: PersonLinksConfig) -
             "records_changed": scoring["changed"],
             "pairs_kept_from_previous_run": scoring["kept_pairs"],
             "unchanged_records_loaded": scoring["neighbours"],
+            "records_read_as_before_our_writes": summary.records_read_as_before_our_writes,
             "pairs_by_decision": _table(sorted(summary.pairs.items()), ("decision", "pairs")),
             "deterministic_links": _table(sorted(summary.deterministic.items()), ("kind", "links")),
             "seconds": summary.seconds,

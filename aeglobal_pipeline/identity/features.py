@@ -19,10 +19,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.settings import load_nicknames
 from aeglobal_pipeline.warehouse import duckdb_config
+from aeglobal_pipeline.writeback import own_writes
 
-SOURCE_TABLE = "intermediate.int_person_records"
+# int_person_records as identity reads it: a field whose current value is still the one our
+# write-back wrote reads as it was before that write (writeback/own_writes.py: our own writes
+# are not evidence). `prepare_source` (re)creates it before an identity step reads it.
+SOURCE_TABLE = own_writes.EVIDENCE_VIEW
 FEATURES_TABLE = "person_features"
 RECORDS_TABLE = "person_records"
 STORED_FEATURES_TABLE = "identity.record_features"  # every record's features, as of the last links run
@@ -142,6 +147,17 @@ SELECT
          THEN family_name_norm END AS family_name_known
 FROM base LEFT JOIN nick USING (record_key)
 """  # noqa: S608
+
+
+def prepare_source(*, refresh: bool = True) -> int | None:
+    """(Re)create SOURCE_TABLE (a view) and what it reads of our writes, in the warehouse
+    briefly opened for writing; `refresh=False` only when it does not exist yet (the map step
+    reads what the links step of its run found). Returns how many records hold a write of ours
+    (read as before it), None when not refreshed."""
+    with warehouse.connect() as con:
+        if refresh or not own_writes.evidence_exists(con):
+            return own_writes.refresh_evidence(con)
+    return None
 
 
 def read_records(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...] = RECORD_COLUMNS,

@@ -21,6 +21,7 @@ from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity import map_scope, stable_ids
 from aeglobal_pipeline.identity.clustering import ClusteringResult, cluster_records
 from aeglobal_pipeline.identity.decisions import StewardDecisions, load_decisions
+from aeglobal_pipeline.identity.features import prepare_source
 from aeglobal_pipeline.identity.settings import MatchingRules, load_matching_rules
 
 
@@ -54,6 +55,7 @@ def map_step(
     decisions = decisions or load_decisions()
     cap = rules.thresholds.max_cluster_size
     decided = map_scope.decisions_json(decisions)
+    prepare_source(refresh=False)
     with warehouse.connect(read_only=True) as con:
         plan = map_scope.plan(con, max_cluster_size=cap, decisions=decided, full=full_refresh)
         inputs = map_scope.read_inputs(con, plan)

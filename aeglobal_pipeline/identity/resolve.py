@@ -32,6 +32,7 @@ def new_run_id() -> str:
 
 
 def _load_memory():
+    features.prepare_source()
     with warehouse.connect(read_only=True) as con:
         records = features.read_records(con)
     memory = features.in_memory()
@@ -58,6 +59,8 @@ class LinksSummary:
     deterministic: dict[str, int]  # kind → links (…_rejected_names_differ: failed the name check)
     seconds: float
     scoring: dict[str, Any] = field(default_factory=dict)  # full | incremental, why, changed records
+    # records holding a value our write-back wrote, matched on what they held before (own_writes)
+    records_read_as_before_our_writes: int = 0
 
 
 def links_step(
@@ -76,6 +79,7 @@ def links_step(
     rules_hash = incremental.rules_fingerprint(rules)
     nicknames = load_nicknames()
     features_hash = features.features_fingerprint(nicknames)
+    own_written = features.prepare_source()
     memory = features.in_memory()
     with memory:
         stale = None
@@ -126,7 +130,7 @@ def links_step(
             f"SELECT decision, count(*) FROM {stable_ids.LINKS_TABLE} GROUP BY ALL"  # noqa: S608
         ).fetchall())
         summary = LinksSummary(run_id, artefact.version, plan.records, counts, deterministic, 0.0,
-                               scoring=asdict(plan))
+                               scoring=asdict(plan), records_read_as_before_our_writes=own_written or 0)
         summary.seconds = round(time.perf_counter() - started, 2)
         log_run(con, run_id, "links", artefact.version, asdict(summary))
     return summary

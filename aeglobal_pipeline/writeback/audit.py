@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from aeglobal_pipeline.warehouse import connect
+from aeglobal_pipeline.writeback import own_writes
 from aeglobal_pipeline.writeback.plan import PlanRow, PreviewGroup
 
 CHANGES_LOG = "writeback.changes_log"
@@ -130,7 +131,8 @@ def _key(row: PlanRow) -> tuple[str, str, str, str]:
 def log_outcomes(run_id: str, outcomes: list[Outcome],
                  also: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> None:
     """Append outcomes to changes_log and drop their intents, in one transaction; `also` writes
-    in the same transaction (the echo stamps of the writes), so a kill keeps both or neither."""
+    in the same transaction (the echo stamps of the writes), so a kill keeps both or neither.
+    The applied writes' "before" values (own_writes) are kept in that transaction too."""
     if not outcomes:
         return
     now = datetime.now(UTC)
@@ -151,6 +153,8 @@ def log_outcomes(run_id: str, outcomes: list[Outcome],
             )
         finally:
             con.unregister("wb_done")
+        # what the records held before our writes, for identity (own_writes: not evidence)
+        own_writes.store_in(con, run_id, [r for r in records if r["status"] == "applied"])
         if also is not None:
             also(con)
         con.execute("commit")

@@ -15,9 +15,10 @@
 {%- endmacro %}
 
 {% macro email_clean(column) -%}
-    {#- trimmed and lower-cased; null when it is not an address at all -#}
-    case when regexp_full_match(lower(trim({{ column }})), '[^@\s]+@[^@\s]+\.[^@\s]+')
-         then lower(trim({{ column }})) end
+    {#- trimmed (tabs and line breaks too: trim() takes only spaces) and lower-cased; null when
+        it is not an address at all -#}
+    case when regexp_full_match(lower(trim({{ column }}, e' \t\r\n')), '[^@\s]+@[^@\s]+\.[^@\s]+')
+         then lower(trim({{ column }}, e' \t\r\n')) end
 {%- endmacro %}
 
 {% macro email_match_form(email) -%}

@@ -138,12 +138,16 @@ person_field_candidates as (
       -- employer (golden company): a job change leaves the old one's values behind
       and (not differing.employer_bound
            or (differing.match_form = 'email' and value_record.is_free_mail)
-           or (coalesce(value_record.company_norm,
-                        case when value_company_target.field is not null then employer.value_norm end)
-                   = employer.value_norm
-               and coalesce(target_record.company_norm,
-                            case when company_target.field is not null then employer.value_norm end)
-                   = employer.value_norm))
+           -- (also one whose own company field is empty while its account's name stands in:
+           -- this plan fills the field, and the next run judges by it)
+           or ((case when value_company_target.field is not null
+                          and (value_record.company_norm is null
+                               or nullif(trim(value_company_target.current_api_value), '') is null)
+                     then employer.value_norm else value_record.company_norm end) = employer.value_norm
+               and (case when company_target.field is not null
+                              and (target_record.company_norm is null
+                                   or nullif(trim(company_target.current_api_value), '') is null)
+                         then employer.value_norm else target_record.company_norm end) = employer.value_norm))
 
 ),
 
@@ -175,6 +179,11 @@ person_field_changes as (
                      (length(change.current_norm) = 1 and starts_with(change.value_norm, change.current_norm))
                      -- the full name in one field, the winning name inside it
                      or (change.current_form_rank > 0 and contains(change.current_norm, change.value_norm))
+                     -- or the person's winning other name beside it, whatever the record's own
+                     -- other name field holds (empty until this plan fills it, then a worse form)
+                     or ((starts_with(change.current_norm, other_name.value_norm || ' ')
+                          or ends_with(change.current_norm, ' ' || other_name.value_norm))
+                         and contains(' ' || change.current_norm || ' ', ' ' || change.value_norm || ' '))
                      or change.current_norm in (other_name.value_norm || ' ' || change.value_norm,
                                                 change.value_norm || ' ' || other_name.value_norm)
                      -- a typo of a form more independent records support

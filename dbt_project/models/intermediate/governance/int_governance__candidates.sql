@@ -33,7 +33,7 @@ changed_records as (
 ),
 {%- endif %}
 
--- `not materialized`: the steps up to `eligible` are read twice (votes, ranking), and streaming
+-- `not materialized`: the steps up to `eligible` are read three times (forms, votes, ranking), and streaming
 -- millions of wide rows twice is cheaper than storing them once (DuckDB would by default).
 field_values as not materialized (
 
@@ -154,13 +154,44 @@ eligible as not materialized (
 
 ),
 
+own_write_votes as (
+
+    -- Our own writes are not evidence: where a record still holds the value our write-back
+    -- wrote, it votes for what it held before (macros/governance/own_writes.sql).
+    {{ own_write_votes('changed_records' if is_incremental() else none) }}
+
+),
+
+votes as (
+
+    -- Who supports which form: every candidate's record, or its pre-write value where the
+    -- candidate is our own write (an empty one votes only where empty values compete).
+    select eligible.global_person_id, eligible.field, eligible.lineage_key,
+           case when own.record_key is null then eligible.value_norm else own.value_norm end as value_norm
+    from eligible
+    left join own_write_votes as own
+        on own.record_key = eligible.record_key and own.field = eligible.field
+    where own.record_key is null or own.value_norm is not null or not eligible.ignore_empty
+
+),
+
+support as (
+
+    select
+        global_person_id as support_person, field as support_field, value_norm as support_norm,
+        count(distinct lineage_key) as support_frequency
+    from votes
+    group by global_person_id, field, value_norm
+
+),
+
 value_votes as (
 
     -- Per form (value after normalisation): how many independent records support it, its best
     -- role position, its most recent record, its best structural form.
     select
         global_person_id, field, value_norm,
-        count(distinct lineage_key) as value_frequency,
+        coalesce(max(support.support_frequency), 0) as value_frequency,
         min(priority_position) as form_priority,
         max(last_modified_at) as form_latest,
         min(value_form_rank) as form_rank,
@@ -169,6 +200,10 @@ value_votes as (
         min(value) filter (where field in ('email', 'given_name', 'family_name')) as form_value,
         max(value) filter (where field in ('given_name', 'family_name')) as form_value_other
     from eligible
+    left join support
+        on support.support_person = eligible.global_person_id
+        and support.support_field = eligible.field
+        and support.support_norm is not distinct from eligible.value_norm
     group by global_person_id, field, value_norm
 
 ),
