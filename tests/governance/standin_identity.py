@@ -33,6 +33,15 @@ def write_identity(con: duckdb.DuckDBPyConnection, persons: dict[str, str],
     if rows:
         con.executemany("insert into identity.global_person_map values (?, ?, ?, ?, ?, ?, ?)", rows)
     links = [(a, b, 0.0, p, "grey_zone", "{}", "standin", "standin") for a, b, p in grey_pairs]
+    # Every two records of one person linked directly, as identity's accepted pairs would be
+    # (the write-back copies a contact point only over such a link); a < b as identity stores them.
+    members: dict[str, list[str]] = {}
+    for key, person in persons.items():
+        members.setdefault(person, []).append(key)
+    for keys in members.values():
+        ordered = sorted(keys)
+        links += [(a, b, 0.0, 1.0, "accepted", "{}", "standin", "standin")
+                  for i, a in enumerate(ordered) for b in ordered[i + 1:]]
     if links:
         con.executemany("insert into identity.person_links values (?, ?, ?, ?, ?, ?, ?, ?)", links)
     return len(rows)

@@ -18,6 +18,8 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
     P12 private  company "Privat" is a placeholder
     P13 initial  "J." is never written into an empty FirstName; "이", a whole Korean family name,
                  is no initial and is written
+    P16 chain    a phone is copied to a record linked directly to its holder, not to one that
+                 joins the person only through a third record
     P15 refused  a value hygiene refused (placeholder company, misspelled provider domain) counts
                  as empty for fill_empty: the valid value fills it
 """
@@ -79,6 +81,7 @@ OBJECTS = {
         lead(44, "Minji", "이"),
         lead(50, "Lena", "Vogt", "lena.vogt@gmx.de", company="Vogt Design"),
         lead(51, "Lena", "Vogt", "lena.vogt@gmail.cm", company="Vogt Design"),
+        lead(60, "Greta", "Lind", phone="+49 30 7654321"),
     ]},
     "crm_uk": {
         "Lead": [
@@ -97,6 +100,8 @@ OBJECTS = {
             lead(37, "Lena", "Vogel"),
             lead(43, "", "Weiss"),
             lead(45, "Minji", ""),
+            lead(61, "Greta", "Lind"),
+            lead(62, "Greta", "Lind"),
         ],
         "Contact": [contact(21, "Anna", "Clark"), contact(22, "Jan", "Nowak", "jan.nowak@northwind.de"),
                     contact(23, "Nachiket", "Das"), contact(24, "Simone", "Muller"),
@@ -142,6 +147,7 @@ PERSONS = {
     key("crm_emea", "Lead", 44): "P14", key("crm_uk", "Lead", 45): "P14",
     key("crm_emea", "Lead", 50): "P15", key("crm_emea", "Lead", 51): "P15",
     key("ae_emea", "Prospect", 7004): "P15",
+    key("crm_emea", "Lead", 60): "P16", key("crm_uk", "Lead", 61): "P16", key("crm_uk", "Lead", 62): "P16",
 }
 WEAK = key("crm_uk", "Lead", 17)
 
@@ -155,6 +161,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     with duckdb.connect(str(warehouse)) as con:  # identity attached this record by a weak edge
         con.execute("update identity.global_person_map set match_probability = 0.97 where record_key = ?",
                     [WEAK])
+        # P16 is a chain: the phone's record and the last one were never linked to each other
+        con.execute("delete from identity.person_links where record_key_a = ? and record_key_b = ?",
+                    sorted([key("crm_emea", "Lead", 60), key("crm_uk", "Lead", 62)]))
     run_dbt(warehouse)
     return warehouse, rules
 
@@ -224,6 +233,15 @@ def test_a_refused_value_counts_as_empty_for_fill_empty(built):
     # the valid address is not touched, and the prospect's e-mail (its mailing key) never is
     assert (key("crm_emea", "Lead", 50), "Email") not in changes
     assert (key("ae_emea", "Prospect", 7004), "email") not in changes
+
+
+def test_a_contact_point_is_copied_only_over_a_direct_link(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    assert changes[(key("crm_uk", "Lead", 61), "Phone")]["new_value"] == "+49307654321"
+    assert (key("crm_uk", "Lead", 62), "Phone") not in changes
+    # the name and the global id still reach the chained record: only contact points need the link
+    assert (key("crm_uk", "Lead", 62), "Global_Person_Id__c") in changes
 
 
 def test_a_role_mailbox_is_never_copied(built):

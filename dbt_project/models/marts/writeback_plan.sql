@@ -19,7 +19,8 @@
 --   employer-bound value (work phone, office address, work e-mail) only between
 --   records of the same company, and only between records attached to their person at or above
 --   thresholds.write_probability (matching.yaml): a weaker attachment gets the global id and
---   consent only (governance_findings: weak_attachment);
+--   consent only (governance_findings: weak_attachment); a contact point only between two
+--   records linked directly at or above that threshold (not through a chain);
 -- - only values the target's legal entity may receive; the global id on every writable CRM record.
 -- Incremental per person (macros/incremental_governance.sql).
 
@@ -60,6 +61,15 @@ candidates as (
 thresholds as (
 
     select * from {{ source('rules', 'identity_thresholds') }}
+
+),
+
+direct_links as (
+
+    -- Pairs identity linked directly (a scored match or a deterministic link), as stored: a < b.
+    select record_key_a, record_key_b, match_probability
+    from {{ source('identity', 'person_links') }}
+    where decision = 'accepted' or decision like 'must_link%'
 
 ),
 
@@ -124,10 +134,25 @@ person_field_candidates as (
     left join targets as value_company_target
         on value_company_target.target_record_key = differing.record_key
         and value_company_target.field = employer.field
+    -- a company value hygiene refused (`n/a`) is replaced by the employer's in this same plan
+    left join field_values as target_company
+        on target_company.record_key = differing.target_record_key
+        and target_company.field = employer.field
+    left join field_values as value_company
+        on value_company.record_key = differing.record_key
+        and value_company.field = employer.field
     where not differing.is_consent
       and differing.copyable
       and differing.target_attach_probability >= thresholds.write_probability
       and differing.attach_probability >= thresholds.write_probability
+      -- a contact point (e-mail, phone, mobile) decides where mail and calls go: it is copied only
+      -- between two records identity linked directly at or above the write threshold, never
+      -- through a chain of third records (where a colleague or relative joins a cluster)
+      and (not differing.contact_point or exists (
+          select 1 from direct_links
+          where direct_links.record_key_a = least(differing.record_key, differing.target_record_key)
+            and direct_links.record_key_b = greatest(differing.record_key, differing.target_record_key)
+            and direct_links.match_probability >= thresholds.write_probability))
       -- a worse form (an initial, the full name in one field) is never written: the winner is
       -- one only where the person has no clean form, and "J." says less than the field's owner knows
       and differing.form_rank = 0
@@ -138,15 +163,17 @@ person_field_candidates as (
       -- employer (golden company): a job change leaves the old one's values behind
       and (not differing.employer_bound
            or (differing.match_form = 'email' and value_record.is_free_mail)
-           -- (also one whose own company field is empty while its account's name stands in:
-           -- this plan fills the field, and the next run judges by it)
+           -- (also one whose own company field is empty or refused while its account's name
+           -- stands in: this plan fills the field, and the next run judges by it)
            or ((case when value_company_target.field is not null
                           and (value_record.company_norm is null
-                               or nullif(trim(value_company_target.current_api_value), '') is null)
+                               or nullif(trim(value_company_target.current_api_value), '') is null
+                               or value_company.problem is not null)
                      then employer.value_norm else value_record.company_norm end) = employer.value_norm
                and (case when company_target.field is not null
                               and (target_record.company_norm is null
-                                   or nullif(trim(company_target.current_api_value), '') is null)
+                                   or nullif(trim(company_target.current_api_value), '') is null
+                                   or target_company.problem is not null)
                          then employer.value_norm else target_record.company_norm end) = employer.value_norm))
 
 ),

@@ -211,12 +211,12 @@ value_votes as (
 name_spellings as (
 
     -- The person's valid name forms, folded, also transliterated (Müller: muller and mueller);
-    -- is_top: a form two or more independent records support and no other form of its field
-    -- more (which of two single spellings is the typo nobody knows).
+    -- is_top: the form no other form of its field outnumbers, held by two or more independent
+    -- records or the person's only spelling (of two single spellings nobody knows the typo).
     select
         global_person_id, field,
-        value_frequency >= 2
-            and value_frequency = max(value_frequency) over (partition by global_person_id, field) as is_top,
+        value_frequency = max(value_frequency) over (partition by global_person_id, field)
+            and (value_frequency >= 2 or count(*) over (partition by global_person_id, field) = 1) as is_top,
         list_distinct([
             {{ fold_text('form_value') }},
             {{ fold_text('form_value_other') }},
