@@ -84,6 +84,14 @@ field_values as (
 
 ),
 
+own_writes as (
+
+    -- Values our write-back wrote that the records still hold (macros/governance/own_writes.sql):
+    -- a contact point is not passed on from one of these (it was not copied there the run before)
+    {{ own_write_votes('records' if is_incremental() else none) }}
+
+),
+
 differing as (
 
     -- Each target field with a winner from another record, and what the target holds now.
@@ -146,13 +154,18 @@ person_field_candidates as (
       and differing.target_attach_probability >= thresholds.write_probability
       and differing.attach_probability >= thresholds.write_probability
       -- a contact point (e-mail, phone, mobile) decides where mail and calls go: it is copied only
-      -- between two records identity linked directly at or above the write threshold, never
-      -- through a chain of third records (where a colleague or relative joins a cluster)
-      and (not differing.contact_point or exists (
-          select 1 from direct_links
-          where direct_links.record_key_a = least(differing.record_key, differing.target_record_key)
-            and direct_links.record_key_b = greatest(differing.record_key, differing.target_record_key)
-            and direct_links.match_probability >= thresholds.write_probability))
+      -- from a record that holds it of its own (not by our earlier write) to one identity linked
+      -- to it directly at or above the write threshold, never through a chain of third records
+      -- (where a colleague or relative joins a cluster)
+      and (not differing.contact_point or (
+          exists (
+              select 1 from direct_links
+              where direct_links.record_key_a = least(differing.record_key, differing.target_record_key)
+                and direct_links.record_key_b = greatest(differing.record_key, differing.target_record_key)
+                and direct_links.match_probability >= thresholds.write_probability)
+          and not exists (
+              select 1 from own_writes
+              where own_writes.record_key = differing.record_key and own_writes.field = differing.field)))
       -- a worse form (an initial, the full name in one field) is never written: the winner is
       -- one only where the person has no clean form, and "J." says less than the field's owner knows
       and differing.form_rank = 0
