@@ -47,7 +47,9 @@ def _applied(run_id: str) -> list[tuple]:
 
 # How the source record of a written value had typed it (all_formats.py writes each of them).
 FORMATS = {
-    "phone national": lambda t: t[:1] not in "+0" and not any(c.isalpha() for c in t),
+    # national: a trunk prefix ("030 …") or none (NANP "(212) …"), not "00" nor "+"
+    "phone national": lambda t: not t.startswith(("+", "00")) and "(0)" not in t
+    and any(c.isdigit() for c in t) and not any(c.isalpha() for c in t),
     "phone 00": lambda t: t.startswith("00"),
     "phone (0)": lambda t: "(0)" in t,
     "phone vanity": lambda t: sum(c.isalpha() for c in t.split(";")[0].split(" x")[0].split(" ext")[0]) >= 3,

@@ -71,7 +71,9 @@
         form two others agree on, unless precedence.yaml makes the field `authoritative` (its
         strategy decides first: the priority list, or the most recent record); otherwise the
         strategy breaks ties (the best role in the form, its most recent record). Within the
-        winning form, the best-written value (case) of the best-placed record is the one shown. -#}
+        winning form, a record holding the value by our own earlier write comes last (it
+        supplies the value no more than it did the run before), then the best-written value
+        (case) of the best-placed record is the one shown. -#}
     case when strategy = 'most_restrictive' then restrictive_rank end asc nulls last,
     form_rank asc,
     case when authoritative and strategy = 'source_priority' then form_priority end asc nulls last,
@@ -79,6 +81,7 @@
     value_frequency desc,
     case when strategy = 'source_priority' then form_priority end asc nulls last,
     case when strategy in ('most_recent', 'most_frequent') then form_latest end desc nulls last,
+    holds_own_write asc,
     case_rank asc,
     priority_position asc nulls last,
     last_modified_at desc nulls last,

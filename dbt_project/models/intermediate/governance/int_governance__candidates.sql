@@ -387,8 +387,14 @@ scored as (
             as form_rank,
         -- the form beats every other clean form of the field (or is the only one)
         coalesce(contest.top_forms = 1 and value_votes.value_frequency = contest.top_support, true)
-            as uncontested
+            as uncontested,
+        -- the record holds this value by our own earlier write: within its form it supplies the
+        -- value last, so the record that supplied it the run before still does
+        own.record_key is not null as holds_own_write
     from eligible
+    left join own_write_votes as own
+        on own.record_key = eligible.record_key
+        and own.field = eligible.field
     inner join value_votes
         on value_votes.global_person_id = eligible.global_person_id
         and value_votes.field = eligible.field
@@ -431,7 +437,7 @@ final as (
         value, value_norm, last_modified_at, strategy, rule_name, rule_region, ignore_empty,
         matched_role, priority_position, restrictive_rank, value_frequency, candidate_count,
         person_rank, authoritative, lineage_key, attach_probability, copyable, form_rank, case_rank,
-        form_priority, form_latest, uncontested, suspicion,
+        form_priority, form_latest, uncontested, suspicion, holds_own_write,
         case strategy
             when 'most_restrictive' then 'most_restrictive'
             else 'supported by ' || value_frequency || ' independent of ' || candidate_count || ' records'
