@@ -66,10 +66,13 @@ thresholds as (
 
 direct_links as (
 
-    -- Pairs identity linked directly (a scored match or a deterministic link), as stored: a < b.
-    select record_key_a, record_key_b, match_probability
-    from {{ source('identity', 'person_links') }}
-    where decision = 'accepted' or decision like 'must_link%'
+    -- Pairs identity linked directly (a scored match or a deterministic link) at or above the
+    -- write threshold, as stored: a < b.
+    select distinct links.record_key_a, links.record_key_b
+    from {{ source('identity', 'person_links') }} as links
+    cross join thresholds
+    where (links.decision = 'accepted' or links.decision like 'must_link%')
+      and links.match_probability >= thresholds.write_probability
 
 ),
 
@@ -81,6 +84,16 @@ field_values as (
     {%- else %}
     select * from {{ ref('int_governance__field_values') }}
     {%- endif %}
+
+),
+
+refused_companies as (
+
+    -- Records whose company value hygiene refused (`n/a`): few, so a small join below.
+    select distinct record_key
+    from field_values
+    where problem is not null
+      and field in (select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company')
 
 ),
 
@@ -143,12 +156,18 @@ person_field_candidates as (
         on value_company_target.target_record_key = differing.record_key
         and value_company_target.field = employer.field
     -- a company value hygiene refused (`n/a`) is replaced by the employer's in this same plan
-    left join field_values as target_company
+    left join refused_companies as target_company
         on target_company.record_key = differing.target_record_key
-        and target_company.field = employer.field
-    left join field_values as value_company
+    left join refused_companies as value_company
         on value_company.record_key = differing.record_key
-        and value_company.field = employer.field
+    left join direct_links
+        on differing.contact_point
+        and direct_links.record_key_a = least(differing.record_key, differing.target_record_key)
+        and direct_links.record_key_b = greatest(differing.record_key, differing.target_record_key)
+    left join own_writes as value_own_write
+        on differing.contact_point
+        and value_own_write.record_key = differing.record_key
+        and value_own_write.field = differing.field
     where not differing.is_consent
       and differing.copyable
       and differing.target_attach_probability >= thresholds.write_probability
@@ -157,15 +176,8 @@ person_field_candidates as (
       -- from a record that holds it of its own (not by our earlier write) to one identity linked
       -- to it directly at or above the write threshold, never through a chain of third records
       -- (where a colleague or relative joins a cluster)
-      and (not differing.contact_point or (
-          exists (
-              select 1 from direct_links
-              where direct_links.record_key_a = least(differing.record_key, differing.target_record_key)
-                and direct_links.record_key_b = greatest(differing.record_key, differing.target_record_key)
-                and direct_links.match_probability >= thresholds.write_probability)
-          and not exists (
-              select 1 from own_writes
-              where own_writes.record_key = differing.record_key and own_writes.field = differing.field)))
+      and (not differing.contact_point
+           or (direct_links.record_key_a is not null and value_own_write.record_key is null))
       -- a worse form (an initial, the full name in one field) is never written: the winner is
       -- one only where the person has no clean form, and "J." says less than the field's owner knows
       and differing.form_rank = 0
@@ -181,12 +193,12 @@ person_field_candidates as (
            or ((case when value_company_target.field is not null
                           and (value_record.company_norm is null
                                or nullif(trim(value_company_target.current_api_value), '') is null
-                               or value_company.problem is not null)
+                               or value_company.record_key is not null)
                      then employer.value_norm else value_record.company_norm end) = employer.value_norm
                and (case when company_target.field is not null
                               and (target_record.company_norm is null
                                    or nullif(trim(company_target.current_api_value), '') is null
-                                   or target_company.problem is not null)
+                                   or target_company.record_key is not null)
                          then employer.value_norm else target_record.company_norm end) = employer.value_norm))
 
 ),
