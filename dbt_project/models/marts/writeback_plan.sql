@@ -87,13 +87,52 @@ field_values as (
 
 ),
 
-refused_companies as (
+company_fields as (
 
-    -- Records whose company value hygiene refused (`n/a`): few, so a small join below.
-    select distinct record_key
-    from field_values
-    where problem is not null
-      and field in (select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company')
+    -- the employer field: the dictionary's field compared as a company
+    select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company'
+
+),
+
+employers as (
+
+    -- each person's winning company (golden company)
+    select global_person_id, value_norm as employer_norm
+    from candidates
+    where person_rank = 1
+      and field in (select field from company_fields)
+
+),
+
+record_companies as (
+
+    -- Each record's company as this plan leaves it, narrow (one row per record; joined twice
+    -- below, where the 9M-row target × field grid would not fit DuckDB's memory bound at 1M):
+    -- a record whose company field is a write target and empty, missing or refused by hygiene
+    -- (`n/a`) gets the employer's in this same plan, so it counts as the employer's already.
+    select
+        records.record_key,
+        records.is_free_mail,
+        employers.employer_norm,
+        case
+            when company_target.target_record_key is not null
+                 and (records.company_norm is null
+                      or nullif(trim(company_target.current_api_value), '') is null
+                      or refused.record_key is not null)
+            then employers.employer_norm
+            else records.company_norm
+        end as company_after_plan_norm
+    from records
+    left join employers on employers.global_person_id = records.global_person_id
+    left join targets as company_target
+        on company_target.target_record_key = records.record_key
+        and company_target.field in (select field from company_fields)
+    left join (
+        select distinct record_key
+        from field_values
+        where problem is not null
+          and field in (select field from company_fields)
+    ) as refused on refused.record_key = records.record_key
 
 ),
 
@@ -141,25 +180,8 @@ person_field_candidates as (
     select differing.*
     from differing
     cross join thresholds
-    left join records as value_record on value_record.record_key = differing.record_key
-    left join records as target_record on target_record.record_key = differing.target_record_key
-    left join candidates as employer
-        on employer.global_person_id = differing.global_person_id
-        and employer.person_rank = 1
-        -- the employer field: the dictionary's field compared as a company
-        and employer.field in (select field from {{ source('rules', 'field_dictionary') }} where match_form = 'company')
-    -- a record without a company that can receive one gets the employer's in this same plan
-    left join targets as company_target
-        on company_target.target_record_key = differing.target_record_key
-        and company_target.field = employer.field
-    left join targets as value_company_target
-        on value_company_target.target_record_key = differing.record_key
-        and value_company_target.field = employer.field
-    -- a company value hygiene refused (`n/a`) is replaced by the employer's in this same plan
-    left join refused_companies as target_company
-        on target_company.record_key = differing.target_record_key
-    left join refused_companies as value_company
-        on value_company.record_key = differing.record_key
+    left join record_companies as value_record on value_record.record_key = differing.record_key
+    left join record_companies as target_record on target_record.record_key = differing.target_record_key
     left join direct_links
         on differing.contact_point
         and direct_links.record_key_a = least(differing.record_key, differing.target_record_key)
@@ -188,19 +210,9 @@ person_field_candidates as (
       -- employer (golden company): a job change leaves the old one's values behind
       and (not differing.employer_bound
            or (differing.match_form = 'email' and value_record.is_free_mail)
-           -- (also one whose own company field is empty or refused while its account's name
-           -- stands in: this plan fills the field, and the next run judges by it)
-           or ((case when value_company_target.field is not null
-                          and (value_record.company_norm is null
-                               or nullif(trim(value_company_target.current_api_value), '') is null
-                               or value_company.record_key is not null)
-                     then employer.value_norm else value_record.company_norm end) = employer.value_norm
-               and (case when company_target.field is not null
-                              and (target_record.company_norm is null
-                                   or nullif(trim(company_target.current_api_value), '') is null
-                                   or target_company.record_key is not null)
-                         then employer.value_norm else target_record.company_norm end) = employer.value_norm))
-
+           -- (a record whose own company field this plan fills counts as the employer's)
+           or (value_record.company_after_plan_norm = value_record.employer_norm
+               and target_record.company_after_plan_norm = target_record.employer_norm))
 ),
 
 person_field_changes as (
