@@ -74,23 +74,30 @@ def find_invalid_new_values(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def find_replaced_contact_points(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Contact-point rows whose target already holds a real value: one real contact point
-    replaced. A placeholder, an address at a misspelled provider domain or a non-address is no
-    contact point (the reference seeds, read here apart from the models' hygiene macros); a
-    phone number is always one, valid or not."""
-    placeholders = {v for (v,) in con.execute(
-        "select lower(trim(value)) from reference.placeholder_values where kind = 'any'").fetchall()}
+    replaced. A placeholder (`n/a`, `test@…`, `…@example.com`), an address at a misspelled
+    provider domain or a non-address is no contact point (the reference seeds, read here apart
+    from the models' hygiene macros); a phone number is always one, valid or not."""
+    placeholders: dict[str, set[str]] = {"any": set(), "email_local": set(), "email_domain": set()}
+    for kind, value in con.execute(
+        "select kind, lower(trim(value)) from reference.placeholder_values"
+        " where kind in ('any', 'email_local', 'email_domain')").fetchall():
+        placeholders[kind].add(value)
     typo_domains = {
         d for (d,) in con.execute("select lower(domain) from reference.email_domain_typos").fetchall()
     }
 
     def is_real(row: dict) -> bool:
         current = (row["current_value"] or "").strip()
-        if not current or current.lower() in placeholders:
+        if not current or current.lower() in placeholders["any"]:
             return False
         if row["match_form"] != "email":
             return True
         address = current.lower()
-        return address.rpartition("@")[2] not in typo_domains and EMAIL.match(address) is not None
+        local, _, domain = address.rpartition("@")
+        # `test@…`, `…@example.com`: a placeholder address receives no mail
+        if local in placeholders["email_local"] or domain in placeholders["email_domain"]:
+            return False
+        return domain not in typo_domains and EMAIL.match(address) is not None
 
     return [row for row in _person_field_rows(con) if row["contact_point"] and is_real(row)]
 

@@ -334,7 +334,10 @@ def test_plan_checks_pass_and_catch_each_kind_of_bad_row(built, tmp_path):
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(built[0], copy)
     bad = [("Phone", None, "+10897693440"), ("Email", "jan@gmail.com", "jan@northwind.de"),
-           ("Company", None, "Y" * 256), ("FirstName", None, "=cmd|' /C calc'!A0")]
+           ("Company", None, "Y" * 256), ("FirstName", None, "=cmd|' /C calc'!A0"),
+           # placeholder addresses (placeholder_values.csv) are no contact point: filling them is right
+           ("Email", "bench12@example.com", "jan@northwind.de"),
+           ("Email", "unknown@northwind.de", "jan@northwind.de")]
     with duckdb.connect(str(copy)) as con:
         con.executemany(
             "insert into marts.writeback_plan values ('crm_uk', 'Lead', ?, ?, ?, ?, 'x', 'test', 'P9')",
