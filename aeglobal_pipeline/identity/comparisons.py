@@ -167,7 +167,12 @@ class PersonNameComparison(_Comparison):
                 label_for_charts="Family name only",
                 **({"tf_adjustment_column": f} if self.term_frequency else {}),
             ),
-            cll.ExactMatchLevel(g).configure(label_for_charts="Given name only"),
+            # Only one part agrees, allowing a typo in it: a typo in the family name does not
+            # turn twins or relatives ("Anna" / "Greta Müler") into a pair with nothing in common.
+            family_close.configure(label_for_charts="Family name close, given names differ"),
+            cll.Or(cll.ExactMatchLevel(g), cll.JaroWinklerLevel(g, high)).configure(
+                label_for_charts="Given name only"
+            ),
             cll.ElseLevel().configure(label_for_charts="Different names"),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
@@ -177,7 +182,7 @@ class PersonNameComparison(_Comparison):
         return [
             "null", "exact", "swapped", "fuzzy", "nickname_or_initial", "tokens_subset",
             "swapped_close", *fuzzy, "given_typo",
-            "given_missing", "family_missing", "family_only", "given_only", "different",
+            "given_missing", "family_missing", "family_only", "family_close_only", "given_only", "different",
         ]  # fmt: skip
 
 
@@ -285,19 +290,23 @@ class LocationComparison(_Comparison):
         def tf(column: str) -> dict:
             return {"tf_adjustment_column": column} if self.term_frequency else {}
 
-        # A typo in the street ("warrego icrcuit"), never another house number: neighbours
-        # share street and postal code.
+        # A typo in the street ("warrego icrcuit") with the same postal code, or the same street
+        # with one typo in the postal code; never another house number: neighbours share street
+        # and postal code.
         street_typo = (
-            f'"{postal}_l" = "{postal}_r" '
-            f"""AND regexp_extract("{street}_l", '[0-9]+') = regexp_extract("{street}_r", '[0-9]+') """
+            f"""regexp_extract("{street}_l", '[0-9]+') = regexp_extract("{street}_r", '[0-9]+') """
             f'AND damerau_levenshtein("{street}_l", "{street}_r") <= '
             f'CASE WHEN least(length("{street}_l"), length("{street}_r")) >= 10 THEN 2 ELSE 1 END'
+        )
+        address_typo = (
+            f'("{postal}_l" = "{postal}_r" AND {street_typo}) '
+            f'OR ("{street}_l" = "{street}_r" AND damerau_levenshtein("{postal}_l", "{postal}_r") <= 1)'
         )
         postal_typo = f'"{city}_l" = "{city}_r" AND damerau_levenshtein("{postal}_l", "{postal}_r") <= 1'
         levels = [
             cll.And(cll.NullLevel(postal), cll.NullLevel(city)),
             cll.ExactMatchLevel(address).configure(label_for_charts="Same street address", **tf(address)),
-            cll.CustomLevel(street_typo).configure(label_for_charts="Same postal code, street a typo apart"),
+            cll.CustomLevel(address_typo).configure(label_for_charts="Street address one typo apart"),
             cll.ExactMatchLevel(postal).configure(label_for_charts="Same postal code", **tf(postal)),
             cll.CustomLevel(postal_typo).configure(label_for_charts="Same city, postal code one typo apart"),
             cll.ExactMatchLevel(city).configure(label_for_charts="Same city", **tf(city)),
