@@ -2,9 +2,10 @@
 and the same records as a Salesforce snapshot for `aeglobal run` / `aeglobal evaluate`.
 
     .venv/bin/python scripts/febrl_baseline.py --snapshot /tmp/febrl3/snap
-    AEGLOBAL_HOME=/tmp/febrl3 aeglobal sandbox load /tmp/febrl3/snap
+    AEGLOBAL_HOME=/tmp/febrl3 aeglobal sandbox load --allow-empty crm_apac/Lead /tmp/febrl3/snap
     AEGLOBAL_HOME=/tmp/febrl3 aeglobal run
     AEGLOBAL_HOME=/tmp/febrl3 aeglobal evaluate --truth /tmp/febrl3/snap.truth.csv
+    .venv/bin/python scripts/febrl_baseline.py --explain /tmp/febrl3   # the pairs left apart, by kind
 
 The baseline is what a new user would write from Splink's documentation: standard name, date and
 address comparisons, u by random sampling, m by EM on two blocking rules, edges at a match
@@ -158,10 +159,69 @@ def write_snapshot(rows: list[dict[str, str]], out: Path) -> Path:
     return truth_path
 
 
+# What each true pair our run left apart looks like, on real data, beside the truth: the same
+# family name (or a typo of it), birthdate and home with another given name are twins; one name
+# and one home with birthdates decades apart are a father and son.
+MISSED_KINDS_SQL = """
+WITH truth AS (
+    SELECT source || ':' || object || ':' || record_id AS record_key, person_id FROM read_csv(?)
+),
+missed AS (
+    SELECT a.record_key AS key_a, b.record_key AS key_b
+    FROM truth AS a JOIN truth AS b ON a.person_id = b.person_id AND a.record_key < b.record_key
+    JOIN identity.global_person_map AS ma ON ma.record_key = a.record_key
+    JOIN identity.global_person_map AS mb ON mb.record_key = b.record_key
+    WHERE ma.global_person_id <> mb.global_person_id
+),
+pairs AS (
+    SELECT l.given_name_known AS gl, r.given_name_known AS gr,
+           l.family_name_norm = r.family_name_norm
+               OR jaro_winkler_similarity(l.family_name_norm, r.family_name_norm) >= 0.92 AS family_close,
+           l.given_name_known = r.given_name_known
+               OR jaro_winkler_similarity(l.given_name_known, r.given_name_known) >= 0.85
+               OR damerau_levenshtein(l.given_name_known, r.given_name_known) <= 1 AS given_close,
+           l.postal_norm = r.postal_norm OR l.street_norm = r.street_norm AS home_agrees,
+           l.birthdate = r.birthdate AS born_same,
+           l.birthdate <> r.birthdate AND abs(date_diff('day', l.birthdate, r.birthdate)) > 366
+               AND damerau_levenshtein(strftime(l.birthdate, '%Y%m%d'),
+                                       strftime(r.birthdate, '%Y%m%d')) > 1 AS born_contradicts,
+           p.decision
+    FROM missed
+    JOIN identity.record_features AS l ON l.record_key = key_a
+    JOIN identity.record_features AS r ON r.record_key = key_b
+    LEFT JOIN identity.person_links AS p ON p.record_key_a = key_a AND p.record_key_b = key_b
+)
+SELECT CASE
+    WHEN born_same AND family_close AND gl IS NOT NULL AND gr IS NOT NULL AND NOT given_close
+         AND home_agrees THEN 'twins: one family name, birthdate and home, another given name'
+    WHEN born_contradicts AND family_close AND given_close AND home_agrees
+         THEN 'father and son: one name and home, birthdates years apart'
+    WHEN born_contradicts THEN 'birthdates years apart, names differ too'
+    WHEN decision IS NULL THEN 'not scored above 0.5 (or no blocking rule)'
+    ELSE 'other, ' || decision END AS kind, count(*) AS pairs
+FROM pairs GROUP BY ALL ORDER BY pairs DESC
+"""
+
+
+def explain_missed(home: Path, truth: Path) -> None:
+    """Print the true pairs a finished `aeglobal run` in `home` left apart, by kind."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(MISSED_KINDS_SQL, [str(truth)]).fetchall()
+    print(f"true pairs left apart: {sum(n for _, n in rows):,}")
+    for kind, n in rows:
+        print(f"  {n:6,}  {kind}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snapshot", type=Path, help="also write FEBRL3 as a snapshot directory here")
+    parser.add_argument("--explain", type=Path, metavar="AEGLOBAL_HOME",
+                        help="after `aeglobal run` there: the true pairs it left apart, by kind "
+                             "(truth from <AEGLOBAL_HOME>/snap.truth.csv)")
     args = parser.parse_args()
+    if args.explain:
+        explain_missed(args.explain, args.explain / "snap.truth.csv")
+        return
     rows = read_febrl3()
     person_of = {row["rec_id"]: row["person"] for row in rows}
     precision, recall, f1 = pairwise_f1(splink_baseline(rows), person_of)

@@ -5,9 +5,10 @@
 - No cluster grows beyond `max_cluster_size` through model edges.
 - Deterministic links (converted lead, connector, written id) yield only to cannot-links.
 - No cluster holds two records that contradict each other on a strong identifier (birthdates
-  more than one typo and a year apart, different generational suffixes), even when each joins
-  through a third record: such a pair acts as a cannot-link. (Two mobiles are no contradiction:
-  one person often has a work and a private one, and numbers change.)
+  more than a year apart and neither one typo nor a day/month swap apart, different
+  generational suffixes), even when each joins through a third record: such a pair acts as a
+  cannot-link. (Two mobiles are no contradiction: one person often has a work and a private
+  one, and numbers change.)
 
 Algorithm: constrained Kruskal. Edges are added strongest first (deterministic links rank above
 every model edge, model edges by match weight), skipping any edge whose union would put a
@@ -67,7 +68,11 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 def _birthdates_contradict(a: str, b: str) -> bool:
-    if a == b or _one_edit(a, b):
+    """Further apart than the date comparison's typo level: one typo or transposition in the
+    digits as keyed (YYYYMMDD), or day and month swapped, is the same birthdate mistyped."""
+    if a == b or _one_edit(a.replace("-", ""), b.replace("-", "")):
+        return False
+    if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return False
     try:
         return abs(int(a[:4]) * 372 + int(a[5:7]) * 31 + int(a[8:10])

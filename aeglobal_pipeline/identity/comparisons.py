@@ -143,7 +143,18 @@ class PersonNameComparison(_Comparison):
                     label_for_charts=f"Both names Jaro-Winkler >= {threshold}"
                 )
             )
+        # "Jasmine" / "Jasmien", "Kai" / "Kia": one slip in a short given name, which
+        # Jaro-Winkler scores low, with the family name close. Not "only the family name agrees":
+        # twins and relatives have names that differ by more than one keystroke.
+        given_typo = cll.And(
+            cll.CustomLevel(
+                f'length("{g_known}_l") >= 3 AND length("{g_known}_r") >= 3 '
+                f'AND damerau_levenshtein("{g_known}_l", "{g_known}_r") <= 1'
+            ),
+            family_close,
+        ).configure(label_for_charts="Family name close, given name one typo apart")
         levels += [
+            given_typo,
             # "Müller" vs "Thomas Müller": a form left the given name empty. Not a contradiction
             # like "Anna Müller" vs "Thomas Müller" (relatives, colleagues, twins).
             cll.And(cll.NullLevel(g_known), family_close).configure(
@@ -156,7 +167,12 @@ class PersonNameComparison(_Comparison):
                 label_for_charts="Family name only",
                 **({"tf_adjustment_column": f} if self.term_frequency else {}),
             ),
-            cll.ExactMatchLevel(g).configure(label_for_charts="Given name only"),
+            # Only one part agrees, allowing a typo in it: a typo in the family name does not
+            # turn twins or relatives ("Anna" / "Greta Müler") into a pair with nothing in common.
+            family_close.configure(label_for_charts="Family name close, given names differ"),
+            cll.Or(cll.ExactMatchLevel(g), cll.JaroWinklerLevel(g, high)).configure(
+                label_for_charts="Given name only"
+            ),
             cll.ElseLevel().configure(label_for_charts="Different names"),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
@@ -165,8 +181,8 @@ class PersonNameComparison(_Comparison):
         fuzzy = [f"fuzzy_{t}" for t in sorted(self.thresholds, reverse=True)[1:]]
         return [
             "null", "exact", "swapped", "fuzzy", "nickname_or_initial", "tokens_subset",
-            "swapped_close", *fuzzy,
-            "given_missing", "family_missing", "family_only", "given_only", "different",
+            "swapped_close", *fuzzy, "given_typo",
+            "given_missing", "family_missing", "family_only", "family_close_only", "given_only", "different",
         ]  # fmt: skip
 
 
@@ -257,32 +273,50 @@ class PhoneComparison(_Comparison):
 
 
 class LocationComparison(_Comparison):
-    """Street + postal code, else postal code, else city; frequencies damp shared addresses
-    (a big employer's office) and big cities."""
+    """Street + postal code, else postal code, else city, each also with one typo; frequencies
+    damp shared addresses (a big employer's office) and big cities."""
 
     kind: Literal["location"]
     address_column: Column = "address_key"
+    street_column: Column = "street_norm"
     postal_column: Column = "postal_norm"
     city_column: Column = "city_norm"
     term_frequency: bool = True
 
     def build(self) -> cl.ComparisonCreator:
-        address, postal, city = self.address_column, self.postal_column, self.city_column
+        address, street = self.address_column, self.street_column
+        postal, city = self.postal_column, self.city_column
 
         def tf(column: str) -> dict:
             return {"tf_adjustment_column": column} if self.term_frequency else {}
 
+        # A typo in the street ("warrego icrcuit") with the same postal code, or the same street
+        # with one typo in the postal code; never another house number: neighbours share street
+        # and postal code.
+        street_typo = (
+            f"""regexp_extract("{street}_l", '[0-9]+') = regexp_extract("{street}_r", '[0-9]+') """
+            f'AND damerau_levenshtein("{street}_l", "{street}_r") <= '
+            f'CASE WHEN least(length("{street}_l"), length("{street}_r")) >= 10 THEN 2 ELSE 1 END'
+        )
+        address_typo = (
+            f'("{postal}_l" = "{postal}_r" AND {street_typo}) '
+            f'OR ("{street}_l" = "{street}_r" AND damerau_levenshtein("{postal}_l", "{postal}_r") <= 1)'
+        )
+        postal_typo = f'"{city}_l" = "{city}_r" AND damerau_levenshtein("{postal}_l", "{postal}_r") <= 1'
         levels = [
             cll.And(cll.NullLevel(postal), cll.NullLevel(city)),
             cll.ExactMatchLevel(address).configure(label_for_charts="Same street address", **tf(address)),
+            cll.CustomLevel(address_typo).configure(label_for_charts="Street address one typo apart"),
             cll.ExactMatchLevel(postal).configure(label_for_charts="Same postal code", **tf(postal)),
+            cll.CustomLevel(postal_typo).configure(label_for_charts="Same city, postal code one typo apart"),
             cll.ExactMatchLevel(city).configure(label_for_charts="Same city", **tf(city)),
+            cll.JaroWinklerLevel(city, 0.92).configure(label_for_charts="City Jaro-Winkler >= 0.92"),
             cll.ElseLevel(),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
 
     def level_ids(self) -> list[str]:
-        return ["null", "address", "postal", "city", "different"]
+        return ["null", "address", "address_typo", "postal", "postal_typo", "city", "city_typo", "different"]
 
 
 class DateComparison(_Comparison):
@@ -290,16 +324,20 @@ class DateComparison(_Comparison):
     column: Column = "birthdate"
 
     def build(self) -> cl.ComparisonCreator:
-        # Splink's DateOfBirthComparison levels, except that the typo level is Damerau-Levenshtein:
-        # 1956 keyed as 1965 is one slip of the fingers, not a person born nine years later.
+        # Splink's DateOfBirthComparison levels, except that the typo level is Damerau-Levenshtein
+        # over the digits as keyed (YYYYMMDD): 1956 keyed as 1965 is one slip of the fingers, not
+        # a person born nine years later, and so is 11/23 keyed as 12/13. A day and month swapped
+        # (a form in the other country's order) is no other person either.
         d = self.column
-        text = f'CAST("{d}_l" AS VARCHAR)', f'CAST("{d}_r" AS VARCHAR)'
+        digits = f"strftime(\"{d}_l\", '%Y%m%d')", f"strftime(\"{d}_r\", '%Y%m%d')"
+        swapped = (f'(year("{d}_l") = year("{d}_r") AND month("{d}_l") = day("{d}_r") '
+                   f'AND day("{d}_l") = month("{d}_r"))')
         seconds = f'abs(epoch("{d}_l") - epoch("{d}_r"))'
         levels = [
             cll.NullLevel(d),
             cll.ExactMatchLevel(d).configure(label_for_charts="Exact match on date of birth"),
-            cll.CustomLevel(f"damerau_levenshtein({text[0]}, {text[1]}) <= 1").configure(
-                label_for_charts="One typo or transposition apart"
+            cll.CustomLevel(f"damerau_levenshtein({digits[0]}, {digits[1]}) <= 1 OR {swapped}").configure(
+                label_for_charts="One typo or transposition apart, or day and month swapped"
             ),
             cll.CustomLevel(f"{seconds} <= 2629800").configure(label_for_charts="Within a month"),
             cll.CustomLevel(f"{seconds} <= 31557600").configure(label_for_charts="Within a year"),

@@ -47,7 +47,7 @@ COMPONENTS_TABLE = "identity.map_components"
 COMPONENT_STATS_TABLE = "identity.map_component_stats"
 STATE_TABLE = "identity.map_state"
 # Bump when clustering or id assignment changes what they return for the same input.
-CLUSTERING_VERSION = "3"  # 2: strong identifiers cut chains; 3: kept-apart pairs
+CLUSTERING_VERSION = "4"  # 2: chains cut on strong ids; 3: kept-apart pairs; 4: birthdate digit typos
 MAX_SCOPE_SHARE = 0.3
 
 # Links that clustering may follow: accepted model pairs and deterministic (must) links.

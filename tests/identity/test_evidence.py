@@ -78,6 +78,29 @@ def test_twins_sharing_birthdate_address_and_phone_stay_apart(identity_home):
     assert decisions["crm_emea:Contact:TW5"] == "accepted"  # the bridge the cut had to undo
 
 
+def test_a_typo_in_a_short_given_name_is_no_twin_but_another_given_name_is(identity_home):
+    home = {"street": "Lindenweg 4", "postal_code": "80331", "city": "München", "birthdate": "1990-05-05"}
+    people = [
+        hand_record("crm_emea:Contact:GT1", "Kai", "Brandauer", **home),
+        hand_record("crm_emea:Contact:GT2", "Kia", "Brandauer", **home),  # two letters swapped
+        hand_record("crm_emea:Contact:GT3", "Greta", "Brandauer", **home),  # his twin sister
+        # one keystroke in a short given name, and the birthdate keyed day first on one form
+        hand_record("crm_emea:Contact:GT4", "Amy", "Quastner", birthdate="1983-04-09",
+                    street="Hauptstr. 7", postal_code="80331", city="München"),
+        hand_record("crm_emea:Contact:GT5", "Any", "Quastner", birthdate="1983-09-04",
+                    street="Hauptstr. 7", postal_code="80331", city="München"),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="gt1")
+    ids = _ids()
+    links = _links(*(f"crm_emea:Contact:GT{n}" for n in range(1, 6)))
+    assert links[("crm_emea:Contact:GT1", "crm_emea:Contact:GT2")][0] == "accepted"
+    assert ids["crm_emea:Contact:GT1"] == ids["crm_emea:Contact:GT2"]
+    assert links[("crm_emea:Contact:GT1", "crm_emea:Contact:GT3")][0] == "kept_apart"
+    assert ids["crm_emea:Contact:GT3"] != ids["crm_emea:Contact:GT1"]
+    assert ids["crm_emea:Contact:GT4"] == ids["crm_emea:Contact:GT5"]
+
+
 def test_a_chain_whose_ends_contradict_on_birthdate_is_cut_at_its_weakest_edge():
     edges = [("A", "B", 9.0), ("B", "C", 4.0)]
     born = {"A": ("1970-01-01", None), "C": ("1985-06-06", None)}
@@ -87,6 +110,10 @@ def test_a_chain_whose_ends_contradict_on_birthdate_is_cut_at_its_weakest_edge()
     # A one-character typo in a birthdate is no contradiction; nor is a missing one.
     for typo in ("1970-01-07", "1907-01-01"):  # a slip, and two digits swapped
         typed = {"A": ("1970-01-01", None), "C": (typo, None)}
+        assert len(set(cluster_records(["A", "B", "C"], edges, identifiers=typed).cluster_of.values())) == 1
+    # Nor are two digits swapped across the month/day boundary, or day and month swapped.
+    for first, other in (("1964-03-11", "1964-01-31"), ("1983-04-09", "1983-09-04")):
+        typed = {"A": (first, None), "C": (other, None)}
         assert len(set(cluster_records(["A", "B", "C"], edges, identifiers=typed).cluster_of.values())) == 1
     # Different generational suffixes contradict too; a suffix on one side only does not.
     suffixes = {"A": (None, "sr"), "C": ("1970-01-01", "jr")}
