@@ -17,7 +17,6 @@ from snapshot_helpers import Sandbox, default_objects, serving, write_snapshot
 # (measured with --durations on 2 cores, 2026-12-07). Every other file follows in path order.
 LONGEST_FIRST = (
     "test_incremental_pipeline.py",
-    "test_cli_pipeline.py",
     "writeback/test_kill_recovery_runs.py",
     "sources/test_deployment_shapes_ae.py",
     "transform/test_person_records.py",
