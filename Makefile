@@ -56,7 +56,7 @@ test: lint check
 # The write-back fault soak: writers killed at more points, user edits and slow commits racing.
 SOAK_PERSONS ?= 150
 soak: install
-	AEGLOBAL_SOAK=1 AEGLOBAL_SOAK_PERSONS=$(SOAK_PERSONS) $(BIN)/pytest -q tests/writeback/test_soak.py tests/writeback/test_kill_recovery_mid_run.py tests/writeback/test_kill_recovery_in_flight.py \
+	AEGLOBAL_SOAK=1 AEGLOBAL_SOAK_PERSONS=$(SOAK_PERSONS) $(BIN)/pytest -q tests/writeback/test_soak.py tests/writeback/test_kill_recovery_runs.py \
 		tests/writeback/test_slow_server.py tests/writeback/test_rollback_and_crash.py
 
 ui: install

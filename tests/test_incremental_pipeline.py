@@ -2,11 +2,17 @@
 `aeglobal run` extracts only what changed, scores only pairs touching changed records, and ends
 exactly where `aeglobal run --full-refresh` over the same final data ends — same groups, same
 global ids, same golden records and write-back plan — with unchanged people keeping their ids.
+
+Before the change, the same home shows the `aeglobal run` command end to end: the first run
+extracts every source object and `aeglobal evaluate` scores its plan, and a second run over
+unchanged sources extracts nothing (one home for both: each pipeline run costs tens of seconds
+of the suite's time).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -91,7 +97,8 @@ def changed_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             main, ["sandbox", "generate", "--persons", "250", "--seed", "8", "--out", str(home / "base")]
         )
         assert generated.exit_code == 0, generated.output
-        _run()
+        first, unchanged = _run(), _run()
+        evaluated = CliRunner().invoke(main, ["evaluate", "--truth", str(home / "base.truth.csv"), "--json"])
         before = _snapshot()
         change = make_change(home / "base", home / "changed", 0.03, seed=9)
         loaded = CliRunner().invoke(main, ["sandbox", "load", str(home / "changed")])
@@ -99,7 +106,33 @@ def changed_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         output = _run()
         yield {"before": before, "incremental": _snapshot(), "scoring": _last_scoring(),
                "governance": _governance_rebuilt(),
-               "touched": change["touched"], "counts": change["counts"], "output": output}
+               "touched": change["touched"], "counts": change["counts"], "output": output,
+               "first": first, "unchanged": unchanged, "evaluated": evaluated}
+
+
+def _counts(output: str) -> dict[str, tuple[int, int, int]]:
+    """{asset: (new, updated, deleted)} from `aeglobal run` output."""
+    pattern = re.compile(r"^\s+(raw/\S+)\s+rows\s+\d+\s+new (\d+), updated (\d+), deleted (\d+)", re.M)
+    return {m[1]: (int(m[2]), int(m[3]), int(m[4])) for m in pattern.finditer(output)}
+
+
+def test_run_extracts_everything_then_a_second_run_changes_nothing(changed_home):
+    counts = _counts(changed_home["first"])
+    # 3 CRM orgs × 3 objects + 2 business units.
+    assert len(counts) == 11
+    assert all(new > 0 for new, _, _ in counts.values()), counts
+    assert set(_counts(changed_home["unchanged"]).values()) == {(0, 0, 0)}
+
+
+def test_evaluate_scores_the_runs_plan(changed_home):
+    """`aeglobal evaluate --json` scores the run's writeback_plan against the truth attributes."""
+    result = changed_home["evaluated"]
+    assert result.exit_code == 0, result.output
+    writeback = json.loads(result.output)["writeback"]
+    assert writeback["person_field_changes"] == sum(writeback["counts"].values()) > 0
+    assert writeback["counts"]["good_fill"] > 0 and writeback["not_scored"]["global id"] > 0
+    example = writeback["examples"]["good_fill"][0]
+    assert example["rule"].startswith("precedence.") and example["current_value"] in (None, "")
 
 
 def test_the_incremental_run_only_scores_what_changed(changed_home):

@@ -32,8 +32,8 @@ def world(sandbox) -> World:
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory):
-    """The kill-recovery tests' generated snapshot (one per module: each kill test is its own file,
-    so the two run side by side)."""
+    """The kill-recovery tests' generated snapshot (one per module: both kills of
+    test_kill_recovery_runs.py start from it and compare with one fault-free run)."""
     return kill_snapshot(tmp_path_factory)
 
 
