@@ -61,6 +61,9 @@ class ExactComparison(_Comparison):
     def build(self) -> cl.ComparisonCreator:
         return cl.ExactMatch(self.column).configure(term_frequency_adjustments=self.term_frequency)
 
+    def level_ids(self) -> list[str]:
+        return ["null", "exact", "different"]
+
 
 class JaroWinklerComparison(_Comparison):
     kind: Literal["jaro_winkler"]
@@ -71,6 +74,10 @@ class JaroWinklerComparison(_Comparison):
     def build(self) -> cl.ComparisonCreator:
         comparison = cl.JaroWinklerAtThresholds(self.column, self.thresholds)
         return comparison.configure(term_frequency_adjustments=self.term_frequency)
+
+    def level_ids(self) -> list[str]:
+        similar = [f"similar_{t}" for t in sorted(self.thresholds, reverse=True)]
+        return ["null", "exact", *similar, "different"]
 
 
 class PersonNameComparison(_Comparison):

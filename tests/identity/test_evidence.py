@@ -283,3 +283,29 @@ def test_two_personal_mailboxes_at_one_company_domain_stay_apart_even_through_a_
     assert _links(*pair)[pair][0] == "kept_apart"
     assert ids["crm_na:Contact:CM1"] != ids["crm_na:Contact:CM2"]
     assert ids["crm_na:Contact:CM4"] == ids["crm_na:Lead:CM5"]
+
+
+def test_one_name_at_two_employers_needs_a_second_identifier(identity_home):
+    """Same name, same city, two employers and nothing personal in common: two namesakes (or a
+    job change nobody can prove), kept apart; the same pair with one mobile is one person."""
+    city = {"city": "Boston", "postal_code": "02110", "country_code": "US"}
+    people = [
+        # as a web form's leads: name, company and city only
+        hand_record("crm_na:Lead:NS1", "Daniel", "Okafor", company="Brightwater Analytics", **city),
+        hand_record("crm_na:Lead:NS2", "Daniel", "Okafor", company="Harbor Freight Logistics", **city),
+        hand_record("crm_na:Lead:JC1", "Imani", "Kesterton", company="Brightwater Analytics",
+                    email="i.kesterton@brightwater.com", mobile_e164="+16175550142", **city),
+        hand_record("crm_na:Lead:JC2", "Imani", "Kesterton", company="Harbor Freight Logistics",
+                    email="imani.kesterton@harborfreight.com", mobile_e164="+16175550142", **city),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="ns1")
+    ids = _ids()
+    assert ids["crm_na:Lead:NS1"] != ids["crm_na:Lead:NS2"]
+    assert ids["crm_na:Lead:JC1"] == ids["crm_na:Lead:JC2"]
+    with warehouse.connect(read_only=True) as con:
+        decision = con.execute(
+            "SELECT decision FROM identity.person_links WHERE record_key_a = ? AND record_key_b = ?",
+            sorted(["crm_na:Lead:NS1", "crm_na:Lead:NS2"])).fetchone()
+    # the rule made the difference: the pair was scored and vetoed, not merely scored low
+    assert decision is not None and decision[0] in ("vetoed", "kept_apart")
