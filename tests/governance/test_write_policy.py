@@ -11,7 +11,10 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
     P5 role      a role mailbox (info@) is never copied to another record
     P6 weak      a record attached below thresholds.write_probability gets the global id only
     P7 typo mail "nachijet.das@…" beside "Nachiket" on three records stays on its record (a
-                 finding); P8, "simone.mueller@…" for Simone Müller, is copied
+                 finding); P8, "simone.mueller@…" for Simone Müller, is copied; so do
+                 "eduadromacedo@…" (the surname intact, the given name mistyped) and
+                 "larriibas79@…" (an initial before a mistyped surname), while "bkerksma@…" (an
+                 initial before the surname) is copied
     P9 role (nl) "administratie@…" is a role mailbox, never copied
     P10/P11 swap "Murakami Kaori" beside "Kaori Murakami" twice is left alone (margin 1); beside
                  "Taro Yamada" three times, "Yamada Taro" is corrected (margin 3)
@@ -82,6 +85,9 @@ OBJECTS = {
         lead(50, "Lena", "Vogt", "lena.vogt@gmx.de", company="Vogt Design"),
         lead(51, "Lena", "Vogt", "lena.vogt@gmail.cm", company="Vogt Design"),
         lead(60, "Greta", "Lind", phone="+49 30 7654321"),
+        lead(70, "Eduardo", "Macedo", "eduadromacedo@web.de"),
+        lead(72, "Lucia", "Arribas", "larriibas79@gmail.com"),
+        lead(74, "Bart", "Kerksma", "bkerksma@gmail.com"),
     ]},
     "crm_uk": {
         "Lead": [
@@ -102,10 +108,15 @@ OBJECTS = {
             lead(45, "Minji", ""),
             lead(61, "Greta", "Lind"),
             lead(62, "Greta", "Lind"),
+            lead(71, "Eduardo", "Macedo"),
+            lead(73, "Lucia", "Arribas"),
+            lead(75, "Bart", "Kerksma"),
         ],
         "Contact": [contact(21, "Anna", "Clark"), contact(22, "Jan", "Nowak", "jan.nowak@northwind.de"),
                     contact(23, "Nachiket", "Das"), contact(24, "Simone", "Muller"),
-                    contact(32, "Murakami", "Kaori"), contact(35, "Taro", "Yamada")],
+                    contact(32, "Murakami", "Kaori"), contact(35, "Taro", "Yamada"),
+                    contact(76, "Eduardo", "Macedo"), contact(77, "Lucia", "Arribas"),
+                    contact(78, "Bart", "Kerksma")],
     },
     "ae_emea": {"Prospect": [{
         "id": "7002", "email": "jnowak@gmail.com", "firstName": "Jan", "lastName": "Nowak", "phone": "",
@@ -148,6 +159,9 @@ PERSONS = {
     key("crm_emea", "Lead", 50): "P15", key("crm_emea", "Lead", 51): "P15",
     key("ae_emea", "Prospect", 7004): "P15",
     key("crm_emea", "Lead", 60): "P16", key("crm_uk", "Lead", 61): "P16", key("crm_uk", "Lead", 62): "P16",
+    key("crm_emea", "Lead", 70): "P17", key("crm_uk", "Lead", 71): "P17", key("crm_uk", "Contact", 76): "P17",
+    key("crm_emea", "Lead", 72): "P18", key("crm_uk", "Lead", 73): "P18", key("crm_uk", "Contact", 77): "P18",
+    key("crm_emea", "Lead", 74): "P19", key("crm_uk", "Lead", 75): "P19", key("crm_uk", "Contact", 78): "P19",
 }
 WEAK = key("crm_uk", "Lead", 17)
 
@@ -255,11 +269,17 @@ def test_an_email_one_edit_from_the_persons_name_stays_on_its_record(built):
     warehouse, _ = built
     changes = plan(warehouse)
     assert (key("crm_uk", "Lead", 18), "Email") not in changes
-    # the same shape with the person's own name (ü written ue) is copied
+    # a mistyped name beside the intact one, or after an initial, is a typo just the same
+    assert (key("crm_uk", "Lead", 71), "Email") not in changes
+    assert (key("crm_uk", "Lead", 73), "Email") not in changes
+    # the same shape with the person's own name (ü written ue), or with an initial, is copied
     assert changes[(key("crm_uk", "Lead", 19), "Email")]["new_value"] == "simone.mueller@zellmeier.de"
+    assert changes[(key("crm_uk", "Lead", 75), "Email")]["new_value"] == "bkerksma@gmail.com"
     findings = rows(warehouse, "select subject, detail from marts.governance_findings "
-                               "where finding_type = 'suspected_typo'")
-    assert [f["subject"] for f in findings] == [key("crm_emea", "Lead", 8) + " email"]
+                               "where finding_type = 'suspected_typo' order by detail")
+    assert sorted(f["subject"] for f in findings) == sorted(
+        key("crm_emea", "Lead", n) + " email" for n in (8, 70, 72))
+    findings = [f for f in findings if f["subject"] == key("crm_emea", "Lead", 8) + " email"]
     assert findings[0]["detail"].startswith(
         'email: local part "nachijet" is 1 edit(s) from the person\'s name "nachiket" — '
         '"nachijet.das@globalprime.in" stays on its record and is never copied to another')

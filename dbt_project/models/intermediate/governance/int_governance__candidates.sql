@@ -231,7 +231,7 @@ name_spellings as (
 name_words as (
 
     -- Every word of those names, and the best-supported given and family names run together
-    -- (patriciatraore, traorepatricia), as an address writes them without a separator.
+    -- (patriciatraore, traorepatricia, ptraore), as an address writes them without a separator.
     select global_person_id, is_top, word
     from (
         select
@@ -241,7 +241,8 @@ name_words as (
         union all
         select given.global_person_id, true as is_top, unnest([
             regexp_replace(given_spelling, '[^a-z]+', '', 'g') || regexp_replace(family_spelling, '[^a-z]+', '', 'g'),
-            regexp_replace(family_spelling, '[^a-z]+', '', 'g') || regexp_replace(given_spelling, '[^a-z]+', '', 'g')
+            regexp_replace(family_spelling, '[^a-z]+', '', 'g') || regexp_replace(given_spelling, '[^a-z]+', '', 'g'),
+            left(regexp_replace(given_spelling, '[^a-z]+', '', 'g'), 1) || regexp_replace(family_spelling, '[^a-z]+', '', 'g')
         ]) as word
         from (select global_person_id, unnest(spellings) as given_spelling
               from name_spellings where field = 'given_name' and is_top) as given
@@ -275,8 +276,9 @@ email_name_typos as (
     -- A probable typo in an address only one record holds: a word of its local part within one
     -- edit (two for a name of eight letters or more) of the person's best-supported given or
     -- family name (two records or more), that is none of the person's names (also with ue/oe/ae
-    -- for ü/ö/ä), nor holds one (an initial before the surname), nor is part of one (a short
-    -- form). Valid on its own record, never copied to another; a finding for stewards.
+    -- for ü/ö/ä), nor one of them with an initial or the start of another name beside it
+    -- (jsmith, chrissmith; not eduadromacedo), nor is part of one (a short form). Valid on its
+    -- own record, never copied to another; a finding for stewards.
     select
         email_words.global_person_id,
         email_words.value_norm,
@@ -294,8 +296,12 @@ email_name_typos as (
         select 1 from name_words as known
         where known.global_person_id = email_words.global_person_id
           and (known.word in (email_words.word, regexp_replace(email_words.word, '([aou])e', '\1', 'g'))
-               or (length(known.word) >= 3 and contains(email_words.word, known.word))
-               or contains(known.word, email_words.word))
+               or contains(known.word, email_words.word)
+               or (length(known.word) >= 3 and contains(email_words.word, known.word)
+                   and (length(replace(email_words.word, known.word, '')) <= 1
+                        or exists (select 1 from name_words as beside
+                                   where beside.global_person_id = email_words.global_person_id
+                                     and starts_with(beside.word, replace(email_words.word, known.word, ''))))))
     )
     group by email_words.global_person_id, email_words.value_norm
 
