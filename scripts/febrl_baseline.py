@@ -7,6 +7,10 @@ and the same records as a Salesforce snapshot for `aeglobal run` / `aeglobal eva
     AEGLOBAL_HOME=/tmp/febrl3 aeglobal evaluate --truth /tmp/febrl3/snap.truth.csv
     .venv/bin/python scripts/febrl_baseline.py --explain /tmp/febrl3   # the pairs left apart, by kind
 
+With `--households` the baseline is scored on FEBRL3 and on FEBRL3 plus look-alike relatives
+(twins, a father and son, spouses, siblings at one address; scripts/febrl_households.py), and the
+snapshot is that variant, its relatives' pairs in `<snap>.hard_negatives.csv` for `aeglobal evaluate`.
+
 The baseline is what a new user would write from Splink's documentation: standard name, date and
 address comparisons, u by random sampling, m by EM on two blocking rules, edges at a match
 probability of 0.95 clustered into connected components (our pipeline's threshold). The national
@@ -20,6 +24,7 @@ import argparse
 import csv
 import importlib.util
 import itertools
+import logging
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -27,6 +32,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import splink.comparison_library as cl
+from febrl_households import SHARE, HardNegative, add_households, merged_share
 from splink import Linker, SettingsCreator, block_on
 from splink.backends.duckdb import DuckDBAPI
 
@@ -106,7 +112,7 @@ def splink_baseline(rows: list[dict[str, str]]) -> dict[str, str]:
         ],
     )
     db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("febrl"), settings)
+    linker = Linker(db_api.register("febrl"), settings, log_level=logging.WARNING)  # figures, not its log
     linker.training.estimate_probability_two_random_records_match(
         [block_on("given_name", "surname", "date_of_birth")], recall=0.6
     )
@@ -118,8 +124,9 @@ def splink_baseline(rows: list[dict[str, str]]) -> dict[str, str]:
     return dict(con.execute(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").fetchall())  # noqa: S608
 
 
-def write_snapshot(rows: list[dict[str, str]], out: Path) -> Path:
-    """FEBRL3 as one Salesforce org's Contacts (no national id), with its truth file beside."""
+def write_snapshot(rows: list[dict[str, str]], out: Path, negatives: list[HardNegative] = ()) -> Path:
+    """FEBRL3 as one Salesforce org's Contacts (no national id), with its truth and hard-negatives
+    files beside."""
     from aeglobal_pipeline.config import SourcesFile, write_sources
     from aeglobal_pipeline.sandbox.generate import truth_paths
     from aeglobal_pipeline.sandbox.records import SOURCES, header, salesforce_id
@@ -137,6 +144,7 @@ def write_snapshot(rows: list[dict[str, str]], out: Path) -> Path:
         csv.writer(handle, lineterminator="\n").writerow(header(ORG, "Lead"))
     truth_path, negatives_path = truth_paths(out)
     columns = header(ORG, "Contact")
+    key_of = {}
     with (out / ORG / "Contact.csv").open("w", encoding="utf-8", newline="") as handle, \
             truth_path.open("w", encoding="utf-8", newline="") as truth:
         writer, truths = csv.writer(handle, lineterminator="\n"), csv.writer(truth, lineterminator="\n")
@@ -155,7 +163,11 @@ def write_snapshot(rows: list[dict[str, str]], out: Path) -> Path:
             }  # fmt: skip
             writer.writerow([values.get(c, "") for c in columns])
             truths.writerow([ORG, "Contact", record_id, f"F{row['person']}"])
-    negatives_path.write_text("record_key_a,record_key_b,reason\n", encoding="utf-8")
+            key_of[row["rec_id"]] = f"{ORG}:Contact:{record_id}"
+    with negatives_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["record_key_a", "record_key_b", "reason"])
+        writer.writerows((key_of[n.rec_id_a], key_of[n.rec_id_b], n.reason) for n in negatives)
     return truth_path
 
 
@@ -218,18 +230,37 @@ def main() -> None:
     parser.add_argument("--explain", type=Path, metavar="AEGLOBAL_HOME",
                         help="after `aeglobal run` there: the true pairs it left apart, by kind "
                              "(truth from <AEGLOBAL_HOME>/snap.truth.csv)")
+    parser.add_argument("--households", action="store_true",
+                        help=f"also score FEBRL3 plus one look-alike relative for {SHARE:.0%} of the "
+                             "persons, and write that variant as the snapshot")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the households variant (default 7)")
     args = parser.parse_args()
     if args.explain:
         explain_missed(args.explain, args.explain / "snap.truth.csv")
         return
-    rows = read_febrl3()
-    person_of = {row["rec_id"]: row["person"] for row in rows}
-    precision, recall, f1 = pairwise_f1(splink_baseline(rows), person_of)
-    print(f"FEBRL3: {len(rows):,} records, {len(set(person_of.values())):,} persons")
-    print(f"plain Splink 5 baseline: pairwise precision {precision:.4f}  recall {recall:.4f}  F1 {f1:.4f}")
+    rows, negatives = read_febrl3(), []
+    report_baseline("FEBRL3", rows, negatives)
+    if args.households:
+        rows, negatives = add_households(rows, SHARE, args.seed)
+        report_baseline(f"FEBRL3 + households ({SHARE:.0%} of persons with one relative, seed {args.seed})",
+                        rows, negatives)
     if args.snapshot:
-        truth = write_snapshot(rows, args.snapshot)
+        truth = write_snapshot(rows, args.snapshot, negatives)
         print(f"snapshot: {args.snapshot} (truth: {truth})")
+
+
+def report_baseline(title: str, rows: list[dict[str, str]], negatives: list[HardNegative]) -> None:
+    person_of = {row["rec_id"]: row["person"] for row in rows}
+    cluster_of = splink_baseline(rows)
+    precision, recall, f1 = pairwise_f1(cluster_of, person_of)
+    print(f"{title}: {len(rows):,} records, {len(set(person_of.values())):,} persons")
+    print(f"  plain Splink 5 baseline: pairwise precision {precision:.4f}  recall {recall:.4f}  F1 {f1:.4f}")
+    if negatives:
+        by_reason = merged_share(cluster_of, negatives)
+        merged, total = (sum(column) for column in zip(*by_reason.values(), strict=True))
+        print(f"  look-alike pairs merged: {merged:,} of {total:,} ({merged / total:.2%})")
+        for reason, (m, n) in by_reason.items():
+            print(f"    {reason}: {m} of {n} ({m / n:.1%})")
 
 
 if __name__ == "__main__":
