@@ -231,8 +231,10 @@ def main() -> None:
                         help="after `aeglobal run` there: the true pairs it left apart, by kind "
                              "(truth from <AEGLOBAL_HOME>/snap.truth.csv)")
     parser.add_argument("--households", action="store_true",
-                        help=f"also score FEBRL3 plus one look-alike relative for {SHARE:.0%} of the "
-                             "persons, and write that variant as the snapshot")
+                        help="also score FEBRL3 plus one look-alike relative for a share of the persons, "
+                             "and write that variant as the snapshot")
+    parser.add_argument("--share", type=float, default=SHARE,
+                        help=f"share of persons given a relative with --households (default {SHARE})")
     parser.add_argument("--seed", type=int, default=7, help="seed of the households variant (default 7)")
     args = parser.parse_args()
     if args.explain:
@@ -241,9 +243,9 @@ def main() -> None:
     rows, negatives = read_febrl3(), []
     report_baseline("FEBRL3", rows, negatives)
     if args.households:
-        rows, negatives = add_households(rows, SHARE, args.seed)
-        report_baseline(f"FEBRL3 + households ({SHARE:.0%} of persons with one relative, seed {args.seed})",
-                        rows, negatives)
+        rows, negatives = add_households(rows, args.share, args.seed)
+        title = f"FEBRL3 + households ({args.share:.0%} of persons with one relative, seed {args.seed})"
+        report_baseline(title, rows, negatives)
     if args.snapshot:
         truth = write_snapshot(rows, args.snapshot, negatives)
         print(f"snapshot: {args.snapshot} (truth: {truth})")
