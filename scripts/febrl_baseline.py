@@ -7,9 +7,12 @@ and the same records as a Salesforce snapshot for `aeglobal run` / `aeglobal eva
     AEGLOBAL_HOME=/tmp/febrl3 aeglobal evaluate --truth /tmp/febrl3/snap.truth.csv
     .venv/bin/python scripts/febrl_baseline.py --explain /tmp/febrl3   # the pairs left apart, by kind
 
-With `--households` the baseline is scored on FEBRL3 and on FEBRL3 plus look-alike relatives
-(twins, a father and son, spouses, siblings at one address; scripts/febrl_households.py), and the
-snapshot is that variant, its relatives' pairs in `<snap>.hard_negatives.csv` for `aeglobal evaluate`.
+With `--households` (`--share`, `--seed`) the baseline is scored on FEBRL3 and on FEBRL3 plus
+look-alike relatives (twins, a father and son, spouses, siblings at one address;
+scripts/febrl_households.py), and the snapshot is that variant, the relatives' pairs in
+`<snap>.hard_negatives.csv`, which `aeglobal evaluate` reports as look-alikes merged:
+
+    .venv/bin/python scripts/febrl_baseline.py --households --snapshot /tmp/febrl3h/snap   # then as above
 
 The baseline is what a new user would write from Splink's documentation: standard name, date and
 address comparisons, u by random sampling, m by EM on two blocking rules, edges at a match
@@ -26,6 +29,7 @@ import importlib.util
 import itertools
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -124,7 +128,7 @@ def splink_baseline(rows: list[dict[str, str]]) -> dict[str, str]:
     return dict(con.execute(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").fetchall())  # noqa: S608
 
 
-def write_snapshot(rows: list[dict[str, str]], out: Path, negatives: list[HardNegative] = ()) -> Path:
+def write_snapshot(rows: list[dict[str, str]], out: Path, negatives: Iterable[HardNegative] = ()) -> Path:
     """FEBRL3 as one Salesforce org's Contacts (no national id), with its truth and hard-negatives
     files beside."""
     from aeglobal_pipeline.config import SourcesFile, write_sources
@@ -252,6 +256,7 @@ def main() -> None:
 
 
 def report_baseline(title: str, rows: list[dict[str, str]], negatives: list[HardNegative]) -> None:
+    """Print the plain Splink baseline's pairwise figures on `rows`, and the relatives it merged."""
     person_of = {row["rec_id"]: row["person"] for row in rows}
     cluster_of = splink_baseline(rows)
     precision, recall, f1 = pairwise_f1(cluster_of, person_of)
