@@ -50,6 +50,10 @@ def test_relatives_are_seeded_and_look_like_their_kind(scripts, households):
     original_of = {n.rec_id_a: n.rec_id_b for n in negatives if n.rec_id_b.endswith("-org")}
     by_id = {r["rec_id"]: r for r in with_relatives}
     kind_of = {n.rec_id_a: n.reason for n in negatives}
+    variants = module._spelling_variants(sorted({r["given_name"] for r in rows if r["given_name"]}))
+    named = module._spelling_variants(["matthew", "matteus", "amy", "any", "james", "jayden"])
+    assert named["matthew"] == {"matthew", "matteus"} and named["amy"] == {"amy", "any"}
+    assert named["james"] == {"james"}  # twins James and Jayden are two names
     assert len(with_relatives) - len(rows) == len(original_of) == 40
     assert set(kind_of.values()) == set(module.RELATIVES)
     for relative_id, original_id in original_of.items():
@@ -58,6 +62,8 @@ def test_relatives_are_seeded_and_look_like_their_kind(scripts, households):
         address = ("street_number", "address_1", "suburb", "postcode", "state")
         assert [relative[f] for f in (*address, "surname")] == [original[f] for f in (*address, "surname")]
         assert (relative["given_name"] == original["given_name"]) == (kind == "father_son")
+        if kind != "father_son":  # another name, not a spelling variant or a typo of it
+            assert relative["given_name"] not in variants[original["given_name"]]
         low, high = {"twins": (0, 0), "spouse": (0, 6), "sibling": (1, 8), "father_son": (20, 40)}[kind]
         assert low <= years <= high + 0.01, (kind, relative, original)
 
