@@ -25,6 +25,7 @@ from aeglobal_pipeline.sandbox.people import (
     Person,
     kana_name,
     local_name,
+    private_share,
     render_email,
     render_name,
 )
@@ -84,7 +85,7 @@ class RowWriter:
             return email_noise(rng, render_email(rng, person.household_email)), "household"
         if company and draw < 0.05:
             return f"{company.role_local}@{company.domain}", "role"
-        if job.email and draw < 0.72:
+        if job.email and draw < 0.9 - 0.85 * private_share(person):
             return email_noise(rng, render_email(rng, job.email)), "work"
         if draw < 0.9 or required:
             return email_noise(rng, render_email(rng, person.personal_email)), "personal"
