@@ -8,8 +8,8 @@ records of different persons that look alike, with the reason) and `<DIR>.truth_
 
 Persons are generated one at a time and their rows streamed to the CSV writers; the only state
 kept for the whole run is per company (account ids per org, first users of role mailboxes and
-switchboards) plus a small window of recent persons for look-alikes, so memory stays bounded
-at a million persons. Same seed → byte-identical files.
+switchboards, an 8-byte hash per work mailbox handed out) plus a small window of recent persons
+for look-alikes, so memory stays bounded at a million persons. Same seed → byte-identical files.
 """
 
 from __future__ import annotations
@@ -167,6 +167,7 @@ class Generator:
         # Namesakes are not copied: the name tables' frequencies make common names collide.
         # (country, given, family) → (first record key, company key), bounded for memory.
         self.first_of_name: dict[tuple[str, str, str], tuple[str, int | None]] = {}
+        self.mailboxes: set[int] = set()  # stable hashes of the work addresses handed out
 
     # ids -----------------------------------------------------------------------------------
     def new_id(self, org: str, obj: str) -> str:
@@ -188,8 +189,20 @@ class Generator:
             # Big employers disambiguate common names: thomas.mueller2@.
             local, _, domain = email.partition("@")
             email = f"{local}{rng.randint(2, 9)}@{domain}"
+        email = self.own_mailbox(email)
         direct = landline(rng, country, company.city) if rng.random() < 0.7 else None
         return Job(company, title, email, direct)
+
+    def own_mailbox(self, email: str) -> str:
+        """A mail server gives each employee a mailbox of their own: the second Jan at a company
+        whose addresses are first names gets jan2@, not the first Jan's jan@ (a mailbox shared
+        by two named people is the role mailbox's part, rows.RowWriter.email)."""
+        local, _, domain = email.partition("@")
+        candidate, number = email, 2
+        while (taken := stable_seed(candidate)) in self.mailboxes:
+            candidate, number = f"{local}{number}@{domain}", number + 1
+        self.mailboxes.add(taken)
+        return candidate
 
     def make_person(self, index: int, spec: tuple | None) -> Person:
         rng = self.rng

@@ -265,3 +265,22 @@ def test_the_private_address_is_a_habit_of_the_person():
     habitual_changers = [p for p in changers if p.private_habit]
     rate = sum(p.jobs[1].email == p.personal_email for p in habitual_changers) / len(habitual_changers)
     assert rate > 0.8 > gen_module.PRIVATE_SIGNUP_OTHERS
+
+
+def test_no_two_persons_hold_one_work_mailbox(snapshot):
+    """A mail server gives each employee a mailbox of their own: two Jans at a company whose
+    addresses are first names are jan@ and jan2@ (a shared mailbox is a role mailbox)."""
+    from aeglobal_pipeline.sandbox.generate import Generator
+    from aeglobal_pipeline.sandbox.truth_attributes import attributes_path
+
+    generator = Generator(10, 1, output=None)
+    assert [generator.own_mailbox("jan@acme.nl") for _ in range(3)] == [
+        "jan@acme.nl", "jan2@acme.nl", "jan3@acme.nl",
+    ]
+    assert generator.own_mailbox("jan@other.nl") == "jan@other.nl"
+    holders: dict[str, set[str]] = {}
+    for row in _rows(attributes_path(snapshot.truth_path)):
+        if row["field"] == "email" and row["kind"] in ("work", "former_work"):
+            holders.setdefault(row["value"].lower(), set()).add(row["person_id"])
+    assert len(holders) > PERSONS * 0.5
+    assert all(len(persons) == 1 for persons in holders.values())
