@@ -225,7 +225,7 @@ class Generator:
         company = spec[1].jobs[0].company if kind == "swapped" else None
         birth_year = 1955 + int(rng.random() * 48)
         private = personal_email(rng, index, name, country.free_mail.pick(rng), birth_year)
-        # Its own stream: the habit leaves every other draw of the seed where it was.
+        # Its own stream: the habit adds no draw to the seed's sequence.
         habit = Random(stable_seed("private-habit", self.seed, index)).random() < PRIVATE_ADDRESS_HABIT
         jobs = [self.make_job(rng, country, name, company)]
         if rng.random() < 0.08:  # job change: new company, new e-mail, new phone

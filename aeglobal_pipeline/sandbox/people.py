@@ -67,7 +67,7 @@ class Person:
     created: int
     household_email: str = ""
     in_household: bool = False
-    private_habit: bool = False  # gives the private address more often than the work one
+    private_habit: bool = False  # gives the private address on about half the records
     linked: list = field(default_factory=list)  # (reason, other record key) hard negatives
 
 
