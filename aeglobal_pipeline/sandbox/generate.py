@@ -8,8 +8,8 @@ records of different persons that look alike, with the reason) and `<DIR>.truth_
 
 Persons are generated one at a time and their rows streamed to the CSV writers; the only state
 kept for the whole run is per company (account ids per org, first users of role mailboxes and
-switchboards) plus a small window of recent persons for look-alikes, so memory stays bounded
-at a million persons. Same seed → byte-identical files.
+switchboards, an 8-byte hash per work mailbox handed out) plus a small window of recent persons
+for look-alikes, so memory stays bounded at a million persons. Same seed → byte-identical files.
 """
 
 from __future__ import annotations
@@ -29,7 +29,13 @@ from aeglobal_pipeline.sandbox.names import (
     masculine_polish,
     read_table,
 )
-from aeglobal_pipeline.sandbox.people import Job, Person, email_local, personal_email
+from aeglobal_pipeline.sandbox.people import (
+    PRIVATE_ADDRESS_HABIT,
+    Job,
+    Person,
+    email_local,
+    personal_email,
+)
 from aeglobal_pipeline.sandbox.records import (
     AE_FOR_CRM,
     AE_UNITS,
@@ -43,12 +49,25 @@ from aeglobal_pipeline.sandbox.records import (
 )
 from aeglobal_pipeline.sandbox.rows import RowWriter
 from aeglobal_pipeline.sandbox.truth_attributes import ATTRIBUTE_FIELDS, attributes_path
-from aeglobal_pipeline.sandbox.world import CompanyPool, countries, landline, mobile, postal_code
+from aeglobal_pipeline.sandbox.world import (
+    CompanyPool,
+    countries,
+    landline,
+    mobile,
+    postal_code,
+    stable_seed,
+)
 from aeglobal_pipeline.sandbox.world import street as make_street
 
 TRUTH_FIELDS = ["source", "object", "record_id", "person_id"]
 # Share of job changers whose records at the new employer carry their private e-mail address.
 PRIVATE_SIGNUP_AFTER_JOB_CHANGE = 0.4
+# Those with the private-address habit (people.PRIVATE_ADDRESS_HABIT) are the ones who sign up
+# privately at the new employer; the other changers do so at the rate that keeps 40% overall.
+PRIVATE_SIGNUP_HABITUAL = 0.9
+PRIVATE_SIGNUP_OTHERS = (
+    PRIVATE_SIGNUP_AFTER_JOB_CHANGE - PRIVATE_ADDRESS_HABIT * PRIVATE_SIGNUP_HABITUAL
+) / (1 - PRIVATE_ADDRESS_HABIT)
 MAX_NAMES_TRACKED = 250_000  # a sample of namesakes beyond, at a million persons
 HARD_NEGATIVE_FIELDS = ["record_key_a", "record_key_b", "reason"]
 
@@ -148,6 +167,7 @@ class Generator:
         # Namesakes are not copied: the name tables' frequencies make common names collide.
         # (country, given, family) → (first record key, company key), bounded for memory.
         self.first_of_name: dict[tuple[str, str, str], tuple[str, int | None]] = {}
+        self.mailboxes: set[int] = set()  # stable hashes of the work addresses handed out
 
     # ids -----------------------------------------------------------------------------------
     def new_id(self, org: str, obj: str) -> str:
@@ -169,8 +189,20 @@ class Generator:
             # Big employers disambiguate common names: thomas.mueller2@.
             local, _, domain = email.partition("@")
             email = f"{local}{rng.randint(2, 9)}@{domain}"
+        email = self.own_mailbox(email)
         direct = landline(rng, country, company.city) if rng.random() < 0.7 else None
         return Job(company, title, email, direct)
+
+    def own_mailbox(self, email: str) -> str:
+        """A mail server gives each employee a mailbox of their own: the second Jan at a company
+        whose addresses are first names gets jan2@, not the first Jan's jan@ (a mailbox shared
+        by two named people is the role mailbox's part, rows.RowWriter.email)."""
+        local, _, domain = email.partition("@")
+        candidate, number = email, 2
+        while (taken := stable_seed(candidate)) in self.mailboxes:
+            candidate, number = f"{local}{number}@{domain}", number + 1
+        self.mailboxes.add(taken)
+        return candidate
 
     def make_person(self, index: int, spec: tuple | None) -> Person:
         rng = self.rng
@@ -193,10 +225,12 @@ class Generator:
         company = spec[1].jobs[0].company if kind == "swapped" else None
         birth_year = 1955 + int(rng.random() * 48)
         private = personal_email(rng, index, name, country.free_mail.pick(rng), birth_year)
+        # Its own stream: the habit adds no draw to the seed's sequence.
+        habit = Random(stable_seed("private-habit", self.seed, index)).random() < PRIVATE_ADDRESS_HABIT
         jobs = [self.make_job(rng, country, name, company)]
         if rng.random() < 0.08:  # job change: new company, new e-mail, new phone
             jobs.append(self.make_job(rng, country, name))
-            if rng.random() < PRIVATE_SIGNUP_AFTER_JOB_CHANGE:
+            if rng.random() < (PRIVATE_SIGNUP_HABITUAL if habit else PRIVATE_SIGNUP_OTHERS):
                 # Signed up at the new employer with the private address (a webinar, a download):
                 # the only evidence joining the new records to the old ones, where those show it.
                 jobs[1] = replace(jobs[1], email=private)
@@ -227,6 +261,7 @@ class Generator:
             do_not_call=rng.random() < 0.05,
             birthdate=f"{birth_year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             created=created,
+            private_habit=habit,
         )
         if kind == "relative":
             person.in_household = True

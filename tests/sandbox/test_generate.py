@@ -236,3 +236,51 @@ def test_chained_changes_never_reuse_a_record_id(snapshot, tmp_path):
     records = _person_records(replace(snapshot, out=tmp_path / "day2"))
     added = day1["counts"]["new"] + day2["counts"]["new"]
     assert len(records) == len(_person_records(snapshot)) + added
+
+
+def test_the_private_address_is_a_habit_of_the_person():
+    """Some people give their private address on most records and sign up privately at a new
+    employer; most rarely give it. The overall shares stay as before the habit was modelled."""
+    from aeglobal_pipeline.sandbox import generate as gen_module
+    from aeglobal_pipeline.sandbox.generate import Generator
+
+    generator = Generator(6000, 3, output=None)
+    persons = [generator.make_person(index, None) for index in range(6000)]
+    habitual = [p for p in persons if p.private_habit]
+    assert 0.25 < len(habitual) / len(persons) < 0.35
+
+    def private_share(person) -> float:
+        kinds = [generator.rows.email(person, person.jobs[0])[1] for _ in range(400)]
+        return kinds.count("personal") / sum(k in ("work", "personal") for k in kinds)
+
+    employed = [p for p in persons if p.jobs[0].company and not p.in_household]
+    with_habit = next(p for p in employed if p.private_habit)
+    without = next(p for p in employed if not p.private_habit)
+    assert 0.4 < private_share(with_habit) < 0.6
+    assert 0.04 < private_share(without) < 0.14
+
+    changers = [p for p in persons if len(p.jobs) > 1]
+    signed_up_privately = [p for p in changers if p.jobs[1].email == p.personal_email]
+    assert 0.33 < len(signed_up_privately) / len(changers) < 0.47  # 40% of changers, as before
+    habitual_changers = [p for p in changers if p.private_habit]
+    rate = sum(p.jobs[1].email == p.personal_email for p in habitual_changers) / len(habitual_changers)
+    assert rate > 0.8 > gen_module.PRIVATE_SIGNUP_OTHERS
+
+
+def test_no_two_persons_hold_one_work_mailbox(snapshot):
+    """A mail server gives each employee a mailbox of their own: two Jans at a company whose
+    addresses are first names are jan@ and jan2@ (a shared mailbox is a role mailbox)."""
+    from aeglobal_pipeline.sandbox.generate import Generator
+    from aeglobal_pipeline.sandbox.truth_attributes import attributes_path
+
+    generator = Generator(10, 1, output=None)
+    assert [generator.own_mailbox("jan@acme.nl") for _ in range(3)] == [
+        "jan@acme.nl", "jan2@acme.nl", "jan3@acme.nl",
+    ]
+    assert generator.own_mailbox("jan@other.nl") == "jan@other.nl"
+    holders: dict[str, set[str]] = {}
+    for row in _rows(attributes_path(snapshot.truth_path)):
+        if row["field"] == "email" and row["kind"] in ("work", "former_work"):
+            holders.setdefault(row["value"].lower(), set()).add(row["person_id"])
+    assert len(holders) > PERSONS * 0.5
+    assert all(len(persons) == 1 for persons in holders.values())
