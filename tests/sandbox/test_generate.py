@@ -14,7 +14,9 @@ from aeglobal_pipeline.config import parse_sources
 from aeglobal_pipeline.identity.metrics import register_truth_csv, score_clusterings
 from aeglobal_pipeline.sandbox.change import make_change
 from aeglobal_pipeline.sandbox.generate import generate_snapshot
+from aeglobal_pipeline.sandbox.names import NameBank
 from aeglobal_pipeline.sandbox.records import salesforce_id
+from aeglobal_pipeline.sandbox.truth_attributes import attributes_path
 
 PERSONS = 3000
 
@@ -271,7 +273,6 @@ def test_no_two_persons_hold_one_work_mailbox(snapshot):
     """A mail server gives each employee a mailbox of their own: two Jans at a company whose
     addresses are first names are jan@ and jan2@ (a shared mailbox is a role mailbox)."""
     from aeglobal_pipeline.sandbox.generate import Generator
-    from aeglobal_pipeline.sandbox.truth_attributes import attributes_path
 
     generator = Generator(10, 1, output=None)
     assert [generator.own_mailbox("jan@acme.nl") for _ in range(3)] == [
@@ -284,3 +285,34 @@ def test_no_two_persons_hold_one_work_mailbox(snapshot):
             holders.setdefault(row["value"].lower(), set()).add(row["person_id"])
     assert len(holders) > PERSONS * 0.5
     assert all(len(persons) == 1 for persons in holders.values())
+
+
+def test_a_swapped_name_colleague_bears_a_name_people_have(snapshot):
+    """A "Wei Zhang" beside a "Zhang Wei" at one company: only where the given name is a family
+    name too (no one's family name is "Yuhao" or "Junho"), with the swap in native script as well
+    (张伟 / 魏章, not one 张伟 for both), and never a swap of a swap (the first name again)."""
+    family_names = NameBank().family_native
+    truth = _truth(snapshot)
+    names: dict[str, dict[tuple[str, str], str]] = {}
+    for row in _rows(attributes_path(snapshot.truth_path)):
+        if row["kind"] in ("canonical", "native"):
+            names.setdefault(row["person_id"], {})[row["field"], row["kind"]] = row["value"]
+    pairs = [
+        (truth[p["record_key_a"]], truth[p["record_key_b"]])
+        for p in _rows(snapshot.hard_negatives_path)
+        if p["reason"] == "swapped_name_order_different_person"
+    ]
+    assert len(pairs) >= 3
+    for first, colleague in pairs:
+        a, b = names[first], names[colleague]
+        assert (a["given_name", "canonical"], a["family_name", "canonical"]) == (
+            b["family_name", "canonical"], b["given_name", "canonical"],
+        )  # fmt: skip
+        assert ("zh", b["family_name", "canonical"]) in family_names, (first, colleague)
+        assert _native(a) != _native(b) or _native(a) == (None, None), (first, colleague)
+    persons = [p for pair in pairs for p in pair]
+    assert len(persons) == len(set(persons)), "a swap of a swap"
+
+
+def _native(names: dict[tuple[str, str], str]) -> tuple[str | None, str | None]:
+    return names.get(("family_name", "native")), names.get(("given_name", "native"))
