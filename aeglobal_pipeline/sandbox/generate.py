@@ -234,6 +234,9 @@ class Generator:
         jobs = [self.make_job(rng, country, name, company)]
         if rng.random() < 0.08:  # job change: new company, new e-mail, new phone
             jobs.append(self.make_job(rng, country, name))
+            if jobs[1].company is not None and jobs[1].company == jobs[0].company:
+                # A move within the company keeps the mailbox (no second one, smith2@).
+                jobs[1] = replace(jobs[1], email=jobs[0].email)
             if rng.random() < (PRIVATE_SIGNUP_HABITUAL if habit else PRIVATE_SIGNUP_OTHERS):
                 # Signed up at the new employer with the private address (a webinar, a download):
                 # the only evidence joining the new records to the old ones, where those show it.
@@ -294,6 +297,7 @@ class Generator:
         return (
             name.locale == "zh"
             and not person.linked
+            and name.given != name.family  # "Li Li" swapped is "Li Li": a namesake
             and person.jobs[0].company is not None
             and (name.locale, name.given) in self.names.family_native
         )
