@@ -20,6 +20,8 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
                  is no initial and is written
     P16 chain    a phone is copied to a record linked directly to its holder, not to one that
                  joins the person only through a third record
+    P17 full     the full name in LastName, FirstName empty: one plan writes both FirstName
+                 and LastName (not LastName only in the next run, once FirstName holds "Celso")
     P15 refused  a value hygiene refused (placeholder company, misspelled provider domain) counts
                  as empty for fill_empty: the valid value fills it
 """
@@ -82,6 +84,7 @@ OBJECTS = {
         lead(50, "Lena", "Vogt", "lena.vogt@gmx.de", company="Vogt Design"),
         lead(51, "Lena", "Vogt", "lena.vogt@gmail.cm", company="Vogt Design"),
         lead(60, "Greta", "Lind", phone="+49 30 7654321"),
+        lead(70, "Celso", "Baeza"),
     ]},
     "crm_uk": {
         "Lead": [
@@ -102,6 +105,7 @@ OBJECTS = {
             lead(45, "Minji", ""),
             lead(61, "Greta", "Lind"),
             lead(62, "Greta", "Lind"),
+            lead(71, "", "Celso Baeza-Zapata"),
         ],
         "Contact": [contact(21, "Anna", "Clark"), contact(22, "Jan", "Nowak", "jan.nowak@northwind.de"),
                     contact(23, "Nachiket", "Das"), contact(24, "Simone", "Muller"),
@@ -148,6 +152,7 @@ PERSONS = {
     key("crm_emea", "Lead", 50): "P15", key("crm_emea", "Lead", 51): "P15",
     key("ae_emea", "Prospect", 7004): "P15",
     key("crm_emea", "Lead", 60): "P16", key("crm_uk", "Lead", 61): "P16", key("crm_uk", "Lead", 62): "P16",
+    key("crm_emea", "Lead", 70): "P17", key("crm_uk", "Lead", 71): "P17",
 }
 WEAK = key("crm_uk", "Lead", 17)
 
@@ -352,3 +357,13 @@ def test_an_initial_is_never_written_but_a_one_character_cjk_name_is(built):
     changes = plan(warehouse)
     assert (key("crm_uk", "Lead", 43), "FirstName") not in changes
     assert changes[(key("crm_uk", "Lead", 45), "LastName")]["new_value"] == "이"
+
+
+def test_the_full_name_in_lastname_is_fixed_in_the_plan_that_fills_firstname(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    full = key("crm_uk", "Lead", 71)  # "" / "Celso Baeza-Zapata" beside "Celso" / "Baeza"
+    assert changes[(full, "FirstName")]["new_value"] == "Celso"
+    assert (changes[(full, "LastName")]["current_value"], changes[(full, "LastName")]["new_value"]) == (
+        "Celso Baeza-Zapata", "Baeza",
+    )  # fmt: skip
