@@ -230,7 +230,12 @@ class EmailComparison(_Comparison):
                 label_for_charts="Exact company address, not named after the person (shared?)", **tf
             ),
             cll.ExactMatchLevel(local).configure(label_for_charts="Same local part", **tf_local),
-            cll.DamerauLevenshteinLevel(e, 1).configure(label_for_charts="One edit apart"),
+            # A typo; but not j.smith@ / j.smith2@ at one company: a mail server numbers the
+            # second holder of a name, so those are two mailboxes (the level below).
+            cll.And(
+                cll.DamerauLevenshteinLevel(e, 1),
+                cll.Not(cll.CustomLevel(self._numbered_mailboxes_sql())),
+            ).configure(label_for_charts="One edit apart"),
             # Two mailboxes at one company domain, each named after its holder: two colleagues
             # (see never_link_on). An unlisted shared mailbox (administracion@) is no such sign.
             cll.And(
@@ -240,6 +245,13 @@ class EmailComparison(_Comparison):
             cll.ElseLevel(),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def _numbered_mailboxes_sql(self) -> str:
+        """SQL: two addresses at one company domain whose local parts differ only in digits."""
+        local = [f"""regexp_replace(split_part("{self.column}_{side}", '@', 1), '[0-9]', '', 'g')"""
+                 for side in ("l", "r")]  # fmt: skip
+        domain = self.work_domain_column
+        return f'("{domain}_l" = "{domain}_r" AND {local[0]} = {local[1]}) IS TRUE'
 
     def level_ids(self) -> list[str]:
         return ["null", "exact_personal", "exact", "exact_shared", "local_part", "one_edit",

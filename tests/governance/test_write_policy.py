@@ -11,10 +11,10 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
     P5 role      a role mailbox (info@) is never copied to another record
     P6 weak      a record attached below thresholds.write_probability gets the global id only
     P7 typo mail "nachijet.das@…" beside "Nachiket" on three records stays on its record (a
-                 finding); P8, "simone.mueller@…" for Simone Müller, is copied; so do
-                 "eduadromacedo@…" (the surname intact, the given name mistyped) and
-                 "larriibas79@…" (an initial before a mistyped surname), while "bkerksma@…" (an
-                 initial before the surname) is copied
+                 finding); P8, "simone.mueller@…" for Simone Müller, is copied. P18
+                 "eduadromacedo@…" (the surname intact, the given name mistyped) and P19
+                 "larriibas79@…" (an initial before a mistyped surname) stay on their records
+                 too; P20 "bkerksma@…" (an initial before the surname) is copied
     P9 role (nl) "administratie@…" is a role mailbox, never copied
     P10/P11 swap "Murakami Kaori" beside "Kaori Murakami" twice is left alone (margin 1); beside
                  "Taro Yamada" three times, "Yamada Taro" is corrected (margin 3)
@@ -23,6 +23,8 @@ persons), crm_uk and ae_emea. Each person exercises one rule:
                  is no initial and is written
     P16 chain    a phone is copied to a record linked directly to its holder, not to one that
                  joins the person only through a third record
+    P17 full     the full name in LastName, FirstName empty: one plan writes both FirstName
+                 and LastName (not LastName only in the next run, once FirstName holds "Celso")
     P15 refused  a value hygiene refused (placeholder company, misspelled provider domain) counts
                  as empty for fill_empty: the valid value fills it
 """
@@ -85,9 +87,10 @@ OBJECTS = {
         lead(50, "Lena", "Vogt", "lena.vogt@gmx.de", company="Vogt Design"),
         lead(51, "Lena", "Vogt", "lena.vogt@gmail.cm", company="Vogt Design"),
         lead(60, "Greta", "Lind", phone="+49 30 7654321"),
-        lead(70, "Eduardo", "Macedo", "eduadromacedo@web.de"),
-        lead(72, "Lucia", "Arribas", "larriibas79@gmail.com"),
-        lead(74, "Bart", "Kerksma", "bkerksma@gmail.com"),
+        lead(70, "Celso", "Baeza"),
+        lead(80, "Eduardo", "Macedo", "eduadromacedo@web.de"),
+        lead(82, "Lucia", "Arribas", "larriibas79@gmail.com"),
+        lead(84, "Bart", "Kerksma", "bkerksma@gmail.com"),
     ]},
     "crm_uk": {
         "Lead": [
@@ -108,15 +111,16 @@ OBJECTS = {
             lead(45, "Minji", ""),
             lead(61, "Greta", "Lind"),
             lead(62, "Greta", "Lind"),
-            lead(71, "Eduardo", "Macedo"),
-            lead(73, "Lucia", "Arribas"),
-            lead(75, "Bart", "Kerksma"),
+            lead(71, "", "Celso Baeza-Zapata"),
+            lead(81, "Eduardo", "Macedo"),
+            lead(83, "Lucia", "Arribas"),
+            lead(85, "Bart", "Kerksma"),
         ],
         "Contact": [contact(21, "Anna", "Clark"), contact(22, "Jan", "Nowak", "jan.nowak@northwind.de"),
                     contact(23, "Nachiket", "Das"), contact(24, "Simone", "Muller"),
                     contact(32, "Murakami", "Kaori"), contact(35, "Taro", "Yamada"),
-                    contact(76, "Eduardo", "Macedo"), contact(77, "Lucia", "Arribas"),
-                    contact(78, "Bart", "Kerksma")],
+                    contact(86, "Eduardo", "Macedo"), contact(87, "Lucia", "Arribas"),
+                    contact(88, "Bart", "Kerksma")],
     },
     "ae_emea": {"Prospect": [{
         "id": "7002", "email": "jnowak@gmail.com", "firstName": "Jan", "lastName": "Nowak", "phone": "",
@@ -159,9 +163,10 @@ PERSONS = {
     key("crm_emea", "Lead", 50): "P15", key("crm_emea", "Lead", 51): "P15",
     key("ae_emea", "Prospect", 7004): "P15",
     key("crm_emea", "Lead", 60): "P16", key("crm_uk", "Lead", 61): "P16", key("crm_uk", "Lead", 62): "P16",
-    key("crm_emea", "Lead", 70): "P17", key("crm_uk", "Lead", 71): "P17", key("crm_uk", "Contact", 76): "P17",
-    key("crm_emea", "Lead", 72): "P18", key("crm_uk", "Lead", 73): "P18", key("crm_uk", "Contact", 77): "P18",
-    key("crm_emea", "Lead", 74): "P19", key("crm_uk", "Lead", 75): "P19", key("crm_uk", "Contact", 78): "P19",
+    key("crm_emea", "Lead", 70): "P17", key("crm_uk", "Lead", 71): "P17",
+    key("crm_emea", "Lead", 80): "P18", key("crm_uk", "Lead", 81): "P18", key("crm_uk", "Contact", 86): "P18",
+    key("crm_emea", "Lead", 82): "P19", key("crm_uk", "Lead", 83): "P19", key("crm_uk", "Contact", 87): "P19",
+    key("crm_emea", "Lead", 84): "P20", key("crm_uk", "Lead", 85): "P20", key("crm_uk", "Contact", 88): "P20",
 }
 WEAK = key("crm_uk", "Lead", 17)
 
@@ -270,15 +275,15 @@ def test_an_email_one_edit_from_the_persons_name_stays_on_its_record(built):
     changes = plan(warehouse)
     assert (key("crm_uk", "Lead", 18), "Email") not in changes
     # a mistyped name beside the intact one, or after an initial, is a typo just the same
-    assert (key("crm_uk", "Lead", 71), "Email") not in changes
-    assert (key("crm_uk", "Lead", 73), "Email") not in changes
+    assert (key("crm_uk", "Lead", 81), "Email") not in changes
+    assert (key("crm_uk", "Lead", 83), "Email") not in changes
     # the same shape with the person's own name (ü written ue), or with an initial, is copied
     assert changes[(key("crm_uk", "Lead", 19), "Email")]["new_value"] == "simone.mueller@zellmeier.de"
-    assert changes[(key("crm_uk", "Lead", 75), "Email")]["new_value"] == "bkerksma@gmail.com"
+    assert changes[(key("crm_uk", "Lead", 85), "Email")]["new_value"] == "bkerksma@gmail.com"
     findings = rows(warehouse, "select subject, detail from marts.governance_findings "
                                "where finding_type = 'suspected_typo' order by detail")
     assert sorted(f["subject"] for f in findings) == sorted(
-        key("crm_emea", "Lead", n) + " email" for n in (8, 70, 72))
+        key("crm_emea", "Lead", n) + " email" for n in (8, 80, 82))
     findings = [f for f in findings if f["subject"] == key("crm_emea", "Lead", 8) + " email"]
     assert findings[0]["detail"].startswith(
         'email: local part "nachijet" is 1 edit(s) from the person\'s name "nachiket" — '
@@ -372,3 +377,13 @@ def test_an_initial_is_never_written_but_a_one_character_cjk_name_is(built):
     changes = plan(warehouse)
     assert (key("crm_uk", "Lead", 43), "FirstName") not in changes
     assert changes[(key("crm_uk", "Lead", 45), "LastName")]["new_value"] == "이"
+
+
+def test_the_full_name_in_lastname_is_fixed_in_the_plan_that_fills_firstname(built):
+    warehouse, _ = built
+    changes = plan(warehouse)
+    full = key("crm_uk", "Lead", 71)  # "" / "Celso Baeza-Zapata" beside "Celso" / "Baeza"
+    assert changes[(full, "FirstName")]["new_value"] == "Celso"
+    assert (changes[(full, "LastName")]["current_value"], changes[(full, "LastName")]["new_value"]) == (
+        "Celso Baeza-Zapata", "Baeza",
+    )  # fmt: skip

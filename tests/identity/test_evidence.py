@@ -275,6 +275,9 @@ def test_two_personal_mailboxes_at_one_company_domain_stay_apart_even_through_a_
                     birthdate="1972-08-09", **OFFICE),
         hand_record("crm_na:Lead:CM5", "Kenneth", "Schwartz", email="bostonfrontdesk@wexleytools.com",
                     birthdate="1972-08-09", **OFFICE),
+        # the mail server numbered the second Min Wang's mailbox: no typo, another person
+        hand_record("crm_na:Contact:CM6", "Min", "Wang", email="min.wang@wexleytools.com", **OFFICE),
+        hand_record("crm_na:Contact:CM7", "Min", "Wang", email="min.wang2@wexleytools.com", **OFFICE),
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="cm1")
@@ -282,6 +285,9 @@ def test_two_personal_mailboxes_at_one_company_domain_stay_apart_even_through_a_
     pair = ("crm_na:Contact:CM1", "crm_na:Contact:CM2")
     assert _links(*pair)[pair][0] == "kept_apart"
     assert ids["crm_na:Contact:CM1"] != ids["crm_na:Contact:CM2"]
+    numbered = ("crm_na:Contact:CM6", "crm_na:Contact:CM7")
+    assert _links(*numbered)[numbered][0] in ("kept_apart", "vetoed")
+    assert ids["crm_na:Contact:CM6"] != ids["crm_na:Contact:CM7"]
     assert ids["crm_na:Contact:CM4"] == ids["crm_na:Lead:CM5"]
 
 

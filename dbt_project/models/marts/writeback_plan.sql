@@ -244,10 +244,12 @@ person_field_changes as (
                      -- the full name in one field, the winning name inside it
                      or (change.current_form_rank > 0 and contains(change.current_norm, change.value_norm))
                      -- or the person's winning other name beside it, whatever the record's own
-                     -- other name field holds (empty until this plan fills it, then a worse form)
+                     -- other name field holds (empty until this plan fills it, then a worse form:
+                     -- so the test is the one above, or the next run would write what this one
+                     -- left, "Celso Baeza-Zapata" → "Baeza" once FirstName holds "Celso")
                      or ((starts_with(change.current_norm, other_name.value_norm || ' ')
                           or ends_with(change.current_norm, ' ' || other_name.value_norm))
-                         and contains(' ' || change.current_norm || ' ', ' ' || change.value_norm || ' '))
+                         and contains(change.current_norm, change.value_norm))
                      or change.current_norm in (other_name.value_norm || ' ' || change.value_norm,
                                                 change.value_norm || ' ' || other_name.value_norm)
                      -- a typo of a form more independent records support
