@@ -131,7 +131,7 @@ class PersonNameComparison(_Comparison):
         # Names in different scripts (张伟 vs Wei Zhang) meet only through their Latin forms;
         # where those differ too, transliteration is too lossy to call it a contradiction.
         script = self.script_column
-        other_script = self._other_script_sql()
+        other_script = self._other_script_sql(same_order=False)
         null = cll.Or(
             cll.And(cll.NullLevel(g_known), cll.NullLevel(f_known)),
             cll.CustomLevel(f'"{script}_l" <> "{script}_r" AND NOT ({other_script})'),
@@ -147,12 +147,14 @@ class PersonNameComparison(_Comparison):
             ),
             # No term frequencies: Splink scales them by the level's u, and this level's u is
             # tiny because two scripts rarely meet, not because the name is rare ("zhang wei"
-            # is not). never_link_on asks for the person's own identifiers instead.
-            cll.CustomLevel(self._other_script_sql(max_edits=0)).configure(
-                label_for_charts="Same name in another script (same Latin form)"
+            # is not). A Latin name has lost the tones and characters already ("Wei Zhang" may
+            # be 张伟 or 章伟), so the same order is as good as an exact Latin name; the other
+            # order or a slip is as ambiguous as a reversed one (never_link_on).
+            cll.CustomLevel(self._other_script_sql(same_order=True)).configure(
+                label_for_charts="Same name in another script (same Latin forms, same order)"
             ),
             cll.CustomLevel(other_script).configure(
-                label_for_charts="Same name in another script, Latin forms one edit apart"
+                label_for_charts="Same name in another script, reversed or one edit apart"
             ),
             cll.And(given_compatible, family_close).configure(
                 label_for_charts="Nickname or initial, family name close"
@@ -200,21 +202,18 @@ class PersonNameComparison(_Comparison):
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
 
-    def _other_script_sql(self, max_edits: int = 1) -> str:
-        """SQL: two scripts, and the Latin forms of given + family name agree, in either order
-        (CJK names are written family first), up to `max_edits` slips of romanisation ("gim" /
-        "kim", "satou" / "sato")."""
+    def _other_script_sql(self, *, same_order: bool) -> str:
+        """SQL: two scripts whose Latin forms agree: given with given and family with family
+        (`same_order`), or else given + family at most one edit apart in either order (CJK names
+        are written family first; one slip of romanisation: "gim" / "kim", "satou" / "sato")."""
         g, f, script = self.given_latin_column, self.family_latin_column, self.script_column
+        both = (f'"{script}_l" <> "{script}_r" AND "{g}_l" IS NOT NULL AND "{f}_l" IS NOT NULL '
+                f'AND "{g}_r" IS NOT NULL AND "{f}_r" IS NOT NULL')
+        if same_order:
+            return f'{both} AND "{g}_l" = "{g}_r" AND "{f}_l" = "{f}_r"'
         left = f'("{g}_l" || "{f}_l")'
         rights = (f'("{g}_r" || "{f}_r")', f'("{f}_r" || "{g}_r")')
-        close = " OR ".join(
-            f"{left} = {right}" if max_edits == 0 else f"damerau_levenshtein({left}, {right}) <= {max_edits}"
-            for right in rights
-        )
-        return (
-            f'"{script}_l" <> "{script}_r" AND "{g}_l" IS NOT NULL AND "{f}_l" IS NOT NULL '
-            f'AND "{g}_r" IS NOT NULL AND "{f}_r" IS NOT NULL AND ({close})'
-        )
+        return f"{both} AND ({' OR '.join(f'damerau_levenshtein({left}, {r}) <= 1' for r in rights)})"
 
     def level_ids(self) -> list[str]:
         fuzzy = [f"fuzzy_{t}" for t in sorted(self.thresholds, reverse=True)[1:]]
