@@ -147,9 +147,7 @@ class PersonNameComparison(_Comparison):
             ),
             # No term frequencies: Splink scales them by the level's u, and this level's u is
             # tiny because two scripts rarely meet, not because the name is rare ("zhang wei"
-            # is not). A Latin name has lost the tones and characters already ("Wei Zhang" may
-            # be 张伟 or 章伟), so the same order is as good as an exact Latin name; the other
-            # order or a slip is as ambiguous as a reversed one (never_link_on).
+            # is not). The same order and the other order or a slip weigh differently (EM).
             cll.CustomLevel(self._other_script_sql(same_order=True)).configure(
                 label_for_charts="Same name in another script (same Latin forms, same order)"
             ),

@@ -55,7 +55,7 @@ def test_names_in_other_scripts_get_their_latin_form():
     assert rows["crm_emea:Lead:LF5"][:2] == ["greek", "giorgos"]
 
 
-def test_one_name_in_two_scripts_joins_like_a_latin_name(identity_home):
+def test_one_name_in_two_scripts_joins_on_the_persons_own_identifiers(identity_home):
     people = [
         # family name first in FirstName, as written at home, with the same work mailbox
         hand_record("crm_apac:Contact:SC1", "伟", "张", email="zhang.wei@huaxin-precision.cn", **HUAXIN),
@@ -65,9 +65,9 @@ def test_one_name_in_two_scripts_joins_like_a_latin_name(identity_home):
                     company="ООО Северсталь Трейд", country_code="RU"),
         hand_record("crm_emea:Lead:SC4", "Ivan", "Petrov", mobile_e164="+79161234567",
                     company="Severstal Trade", country_code="RU"),
-        # the same order at one company and office: as good as one Latin name there
-        hand_record("crm_apac:Contact:SC5", "慧敏", "徐", **HUAXIN),
-        hand_record("crm_apac:Lead:SC6", "Huimin", "Xu", **HUAXIN),
+        # the same order, one company and office, and the same birthdate
+        hand_record("crm_apac:Contact:SC5", "慧敏", "徐", birthdate="1988-02-14", **HUAXIN),
+        hand_record("crm_apac:Lead:SC6", "Huimin", "Xu", birthdate="1988-02-14", **HUAXIN),
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="sc1")
@@ -77,15 +77,18 @@ def test_one_name_in_two_scripts_joins_like_a_latin_name(identity_home):
     assert ids["crm_apac:Contact:SC5"] == ids["crm_apac:Lead:SC6"]
 
 
-def test_one_name_in_two_scripts_reversed_or_at_two_employers_needs_own_identifiers(identity_home):
+def test_one_name_in_two_scripts_is_no_evidence_alone(identity_home):
     """张伟 and Wei Zhang at two employers share nothing but the name; 李强 and "Li Qiang"
-    (FirstName Li: typed family first, or another person) at one employer share the office and
-    its switchboard, as two colleagues called Li Qiang and Qiang Li do."""
+    (FirstName Li: typed family first, or another person) and 明辉 董 and "Minghui Dong" at one
+    employer share the office and its switchboard, as two colleagues called Zhang Wei and Wei
+    Zhang do."""
     people = [
         hand_record("crm_apac:Contact:SD1", "伟", "张", email="zhang.wei@huaxin-precision.cn", **HUAXIN),
         hand_record("crm_apac:Lead:SD2", "Wei", "Zhang", email="wzhang@lingtong-logistics.cn", **LINGTONG),
         hand_record("crm_apac:Contact:SD3", "强", "李", **HUAXIN),
         hand_record("ae_apac:Prospect:SD4", "Li", "Qiang", **HUAXIN),
+        hand_record("crm_apac:Contact:SD5", "明辉", "董", **HUAXIN),
+        hand_record("crm_apac:Lead:SD6", "Minghui", "Dong", **HUAXIN),
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="sd1")
@@ -96,3 +99,5 @@ def test_one_name_in_two_scripts_reversed_or_at_two_employers_needs_own_identifi
     # the colleagues' pair is scored (their Latin forms agree) and vetoed: shared office and
     # switchboard are no evidence of one person
     assert _decision("crm_apac:Contact:SD3", "ae_apac:Prospect:SD4") in ("vetoed", "kept_apart")
+    assert _decision("crm_apac:Contact:SD5", "crm_apac:Lead:SD6") in ("vetoed", "kept_apart")
+    assert ids["crm_apac:Contact:SD5"] != ids["crm_apac:Lead:SD6"]
