@@ -20,6 +20,7 @@ FEATURE_COLUMNS = (
     "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
     "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
     "name_suffix", "given_name_known", "family_name_known", "email_names_holder",
+    "given_name_latin", "family_name_latin", "name_latin_key",
 )  # fmt: skip
 
 
@@ -81,7 +82,8 @@ class JaroWinklerComparison(_Comparison):
 
 
 class PersonNameComparison(_Comparison):
-    """Given + family name together: exact, swapped order, fuzzy, nickname or initial, one part."""
+    """Given + family name together: exact, swapped order, fuzzy, the same name in another
+    script, nickname or initial, one part."""
 
     kind: Literal["person_name"]
     given_column: Column = "given_name_norm"
@@ -95,6 +97,9 @@ class PersonNameComparison(_Comparison):
     # part of the name can agree.
     given_known_column: Column = "given_name_known"
     family_known_column: Column = "family_name_known"
+    # The name in Latin letters (features.romanize), for names written in two scripts.
+    given_latin_column: Column = "given_name_latin"
+    family_latin_column: Column = "family_name_latin"
     thresholds: list[Annotated[float, Field(gt=0, lt=1)]] = [0.92, 0.85]
     term_frequency: bool = True
 
@@ -123,11 +128,13 @@ class PersonNameComparison(_Comparison):
             f'(jaro_winkler_similarity("{f}_l", "{g}_r") >= {lower[-1] if lower else high} '
             f"OR {_initial_of(f'{f}_l', f'{g}_r')})"
         ).configure(label_for_charts="Swapped order, close")
-        # Names in different scripts (漢字 vs Latin) cannot be compared: no evidence either way.
+        # Names in different scripts (张伟 vs Wei Zhang) meet only through their Latin forms;
+        # where those differ too, transliteration is too lossy to call it a contradiction.
         script = self.script_column
+        other_script = self._other_script_sql(same_order=False)
         null = cll.Or(
             cll.And(cll.NullLevel(g_known), cll.NullLevel(f_known)),
-            cll.CustomLevel(f'"{script}_l" <> "{script}_r"'),
+            cll.CustomLevel(f'"{script}_l" <> "{script}_r" AND NOT ({other_script})'),
         ).configure(is_null_level=True, label_for_charts="No comparable name")
         levels = [
             null,
@@ -137,6 +144,15 @@ class PersonNameComparison(_Comparison):
             ),
             cll.And(cll.JaroWinklerLevel(g, high), family_close).configure(
                 label_for_charts=f"Both names Jaro-Winkler >= {high}"
+            ),
+            # No term frequencies: Splink scales them by the level's u, and this level's u is
+            # tiny because two scripts rarely meet, not because the name is rare ("zhang wei"
+            # is not). The same order and the other order or a slip weigh differently (EM).
+            cll.CustomLevel(self._other_script_sql(same_order=True)).configure(
+                label_for_charts="Same name in another script (same Latin forms, same order)"
+            ),
+            cll.CustomLevel(other_script).configure(
+                label_for_charts="Same name in another script, reversed or one edit apart"
             ),
             cll.And(given_compatible, family_close).configure(
                 label_for_charts="Nickname or initial, family name close"
@@ -184,11 +200,24 @@ class PersonNameComparison(_Comparison):
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
 
+    def _other_script_sql(self, *, same_order: bool) -> str:
+        """SQL: two scripts whose Latin forms agree: given with given and family with family
+        (`same_order`), or else given + family at most one edit apart in either order (CJK names
+        are written family first; one slip of romanisation: "gim" / "kim", "satou" / "sato")."""
+        g, f, script = self.given_latin_column, self.family_latin_column, self.script_column
+        both = (f'"{script}_l" <> "{script}_r" AND "{g}_l" IS NOT NULL AND "{f}_l" IS NOT NULL '
+                f'AND "{g}_r" IS NOT NULL AND "{f}_r" IS NOT NULL')
+        if same_order:
+            return f'{both} AND "{g}_l" = "{g}_r" AND "{f}_l" = "{f}_r"'
+        left = f'("{g}_l" || "{f}_l")'
+        rights = (f'("{g}_r" || "{f}_r")', f'("{f}_r" || "{g}_r")')
+        return f"{both} AND ({' OR '.join(f'damerau_levenshtein({left}, {r}) <= 1' for r in rights)})"
+
     def level_ids(self) -> list[str]:
         fuzzy = [f"fuzzy_{t}" for t in sorted(self.thresholds, reverse=True)[1:]]
         return [
-            "null", "exact", "swapped", "fuzzy", "nickname_or_initial", "tokens_subset",
-            "swapped_close", *fuzzy, "given_typo",
+            "null", "exact", "swapped", "fuzzy", "other_script", "other_script_close",
+            "nickname_or_initial", "tokens_subset", "swapped_close", *fuzzy, "given_typo",
             "given_missing", "family_missing", "family_only", "family_close_only", "given_only", "different",
         ]  # fmt: skip
 

@@ -14,10 +14,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
+import unicodedata
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from anyascii import anyascii
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.settings import load_nicknames
@@ -56,6 +60,8 @@ NAME_PLACEHOLDER_KINDS = ("any", "name")
 
 # Generational suffixes as typed into LastName (folded: "Jr." → "jr").
 GENERATION_PATTERN = "(jr|jnr|junior|sr|snr|senior|ii|iii|iv)"
+# The Python function (`romanize`) the features call for a name part in another script.
+ROMANIZE_UDF = "romanize"
 
 
 
@@ -65,6 +71,38 @@ def generation_sql(column: str) -> str:
     found = f"regexp_extract({column}, '^.+ {GENERATION_PATTERN}$', 1)"
     return (f"CASE {found} WHEN '' THEN NULL WHEN 'jnr' THEN 'jr' WHEN 'junior' THEN 'jr' "
             f"WHEN 'snr' THEN 'sr' WHEN 'senior' THEN 'sr' ELSE {found} END")
+
+
+def name_script_sql(column: str) -> str:
+    """SQL: the script a folded name is written in: cjk (hanzi, kanji, kana, hangul), cyrillic,
+    greek, other (Arabic, Hebrew, Thai, ...) or latin. Two names in different scripts are
+    compared only through their Latin forms. `column` is a constant SQL expression."""
+    return (
+        f"CASE WHEN regexp_matches({column}, '[\\p{{Han}}\\p{{Hangul}}\\p{{Hiragana}}\\p{{Katakana}}]') "
+        f"THEN 'cjk' WHEN regexp_matches({column}, '\\p{{Cyrillic}}') THEN 'cyrillic' "
+        f"WHEN regexp_matches({column}, '\\p{{Greek}}') THEN 'greek' "
+        f"WHEN regexp_matches({column}, '[^\\p{{Latin}} -]') THEN 'other' ELSE 'latin' END"
+    )
+
+
+def latin_form_sql(column: str) -> str:
+    """SQL: a folded name part in Latin letters only, spaces and hyphens dropped ("xiao-ming" →
+    xiaoming); a part in another script through `romanize` (the UDF `load_records` registers).
+    `column` is a constant column name."""
+    return (
+        f"CASE WHEN regexp_matches({column}, '[^a-z -]') THEN {ROMANIZE_UDF}({column}) "
+        f"ELSE nullif(regexp_replace({column}, '[^a-z]+', '', 'g'), '') END"
+    )
+
+
+def romanize(text: str) -> str | None:
+    """A name in any script in Latin letters, lower case, letters only: anyascii's
+    transliteration (hanzi → pinyin without tones, hangul → Revised Romanization, kana → Hepburn,
+    Cyrillic, Greek). Lossy by design: 张伟 and 章伟 are both "zhangwei", and kanji get their
+    Chinese reading (佐藤 → "zuoteng", not Sato), so a Japanese name in kanji rarely meets its
+    Latin form."""
+    folded = re.sub("[^a-z]+", "", anyascii(unicodedata.normalize("NFC", text)).lower())
+    return folded or None
 
 
 # Table names are module constants; no value from the data is interpolated.
@@ -94,10 +132,17 @@ WITH base AS (
             AS street_norm,
         birthdate,
         coalesce(is_free_mail, false) AS is_free_mail,
-        CASE WHEN regexp_matches(coalesce(given_name_norm, '') || coalesce(family_name_norm, ''),
-                                 '[\\p{{Han}}\\p{{Hangul}}\\p{{Hiragana}}\\p{{Katakana}}]')
-             THEN 'cjk' ELSE 'latin' END AS name_script
+        {name_script_sql("coalesce(given_name_norm, '') || coalesce(family_name_norm, '')")}
+            AS name_script
     FROM {RECORDS_TABLE}
+),
+named AS (
+    SELECT base.*,
+        -- the name in Latin letters ("张伟" → wei / zhang, "Иван" → ivan): what a name in one
+        -- script is compared with in another
+        {latin_form_sql("given_name_norm")} AS given_name_latin,
+        {latin_form_sql("family_name_norm")} AS family_name_latin
+    FROM base
 ),
 nick AS (
     -- nickname groups of the whole given name and of its first part ("mary ann" → mary)
@@ -109,7 +154,11 @@ nick AS (
     ) GROUP BY record_key
 )
 SELECT
-    base.*,
+    named.*,
+    -- order-free key of the Latin forms: "张伟", "Wei Zhang", "Zhang Wei" share "wei zhang"
+    CASE WHEN given_name_latin IS NOT NULL AND family_name_latin IS NOT NULL
+         THEN array_to_string(list_sort([given_name_latin, family_name_latin]), ' ') END
+        AS name_latin_key,
     CASE WHEN street_norm IS NOT NULL AND postal_norm IS NOT NULL
          THEN street_norm || ' | ' || postal_norm END AS address_key,
     given_name_norm || ' ' || family_name_norm AS full_name,
@@ -135,6 +184,10 @@ SELECT
                  nullif(left(regexp_extract(given_name_norm, '^[^ -]{{2,}}'), 4), ''))
         OR contains(split_part(email_match, '@', 1),
                     nullif(left(regexp_extract(family_name_norm, '^[^ -]{{2,}}'), 4), ''))
+        -- a name in another script: its Latin form (wei.zhang@ is 张伟's mailbox)
+        OR (name_script <> 'latin' AND (
+            contains(split_part(email_match, '@', 1), nullif(left(given_name_latin, 4), ''))
+            OR contains(split_part(email_match, '@', 1), nullif(left(family_name_latin, 4), ''))))
     ) IS TRUE AS email_names_holder,
     -- a placeholder name part ("Unknown", "n/a", "x") is no name: the name comparison reads
     -- these where it asks whether a part is missing (the parts as typed still count where they
@@ -145,7 +198,7 @@ SELECT
     CASE WHEN trim(family_name_norm, ' -') <> ''
               AND family_name_norm NOT IN (SELECT value FROM name_placeholders)
          THEN family_name_norm END AS family_name_known
-FROM base LEFT JOIN nick USING (record_key)
+FROM named LEFT JOIN nick USING (record_key)
 """  # noqa: S608
 
 
@@ -201,14 +254,19 @@ def load_records(memory: duckdb.DuckDBPyConnection, records: pa.Table,
     placeholders = load_name_placeholders() if placeholders is None else placeholders
     memory.execute("CREATE OR REPLACE TABLE name_placeholders AS SELECT unnest(?::VARCHAR[]) AS value",
                    [placeholders])
+    if not memory.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [ROMANIZE_UDF]
+    ).fetchall()[0][0]:
+        memory.create_function(ROMANIZE_UDF, romanize, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"))
     memory.execute(FEATURES_SQL)
 
 
 def features_fingerprint(nicknames: list[tuple[str, int]], placeholders: list[str] | None = None) -> str:
-    """Names the function inputs → features: its SQL, its inputs, the nickname groups and the
-    name placeholders."""
+    """Names the function inputs → features: its SQL, its inputs, the nickname groups, the
+    name placeholders and the transliteration tables' version."""
     placeholders = load_name_placeholders() if placeholders is None else placeholders
-    text = json.dumps([FEATURES_SQL, FEATURE_INPUTS, INPUTS_HASH_SQL, nicknames, placeholders])
+    text = json.dumps([FEATURES_SQL, FEATURE_INPUTS, INPUTS_HASH_SQL, nicknames, placeholders,
+                       version("anyascii")])  # its tables decide the Latin forms
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

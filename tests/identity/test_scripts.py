@@ -1,0 +1,103 @@
+"""One name in two scripts: "张伟" on one org's record, "Wei Zhang" on another's.
+
+The name comparison meets the two through their Latin forms (anyascii), order-free; like a
+reversed Latin name, that agreement joins records only with the person's own identifiers.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from standin import hand_record
+
+from aeglobal_pipeline import warehouse
+from aeglobal_pipeline.identity.features import RECORD_COLUMNS, in_memory, load_records
+from aeglobal_pipeline.identity.resolve import resolve_identities
+from aeglobal_pipeline.identity.stable_ids import MAP_TABLE
+
+HUAXIN = {"company": "Huaxin Precision Co., Ltd.", "phone_e164": "+862161230000", "city": "Shanghai",
+          "postal_code": "200120", "country_code": "CN"}  # fmt: skip
+LINGTONG = {"company": "Lingtong Logistics Co., Ltd.", "phone_e164": "+862085550000", "city": "Guangzhou",
+            "postal_code": "510620", "country_code": "CN"}  # fmt: skip
+
+
+def _ids() -> dict[str, str]:
+    with warehouse.connect(read_only=True) as con:
+        return dict(con.execute(f"SELECT record_key, global_person_id FROM {MAP_TABLE}").fetchall())  # noqa: S608
+
+
+def _decision(a: str, b: str) -> str | None:
+    with warehouse.connect(read_only=True) as con:
+        row = con.execute(
+            "SELECT decision FROM identity.person_links WHERE record_key_a = ? AND record_key_b = ?",
+            sorted([a, b]),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def test_names_in_other_scripts_get_their_latin_form():
+    records = pa.Table.from_pylist([
+        hand_record("crm_apac:Lead:LF1", "伟", "张"),
+        hand_record("crm_apac:Lead:LF2", "Xiao-Ming", "Wang"),
+        hand_record("crm_apac:Lead:LF3", "현지", "한"),
+        hand_record("crm_emea:Lead:LF4", "Иван", "Петров"),
+        hand_record("crm_emea:Lead:LF5", "Γιώργος", "Παπαδόπουλος"),
+    ]).select(list(RECORD_COLUMNS))
+    memory = in_memory()
+    load_records(memory, records, nicknames=[("wei", 0)], placeholders=[])
+    rows = {key: rest for key, *rest in memory.execute(
+        "SELECT record_key, name_script, given_name_latin, family_name_latin, name_latin_key "
+        "FROM person_features"
+    ).fetchall()}
+    assert rows["crm_apac:Lead:LF1"] == ["cjk", "wei", "zhang", "wei zhang"]
+    assert rows["crm_apac:Lead:LF2"] == ["latin", "xiaoming", "wang", "wang xiaoming"]
+    assert rows["crm_apac:Lead:LF3"] == ["cjk", "hyeonji", "han", "han hyeonji"]
+    assert rows["crm_emea:Lead:LF4"] == ["cyrillic", "ivan", "petrov", "ivan petrov"]
+    assert rows["crm_emea:Lead:LF5"][:2] == ["greek", "giorgos"]
+
+
+def test_one_name_in_two_scripts_joins_on_the_persons_own_identifiers(identity_home):
+    people = [
+        # family name first in FirstName, as written at home, with the same work mailbox
+        hand_record("crm_apac:Contact:SC1", "伟", "张", email="zhang.wei@huaxin-precision.cn", **HUAXIN),
+        hand_record("ae_apac:Prospect:SC2", "Zhang", "Wei", email="zhang.wei@huaxin-precision.cn", **HUAXIN),
+        # Cyrillic and Latin at two employers with one personal mobile, nothing else in common
+        hand_record("crm_emea:Contact:SC3", "Иван", "Петров", mobile_e164="+79161234567",
+                    company="ООО Северсталь Трейд", country_code="RU"),
+        hand_record("crm_emea:Lead:SC4", "Ivan", "Petrov", mobile_e164="+79161234567",
+                    company="Severstal Trade", country_code="RU"),
+        # the same order, one company and office, and the same birthdate
+        hand_record("crm_apac:Contact:SC5", "慧敏", "徐", birthdate="1988-02-14", **HUAXIN),
+        hand_record("crm_apac:Lead:SC6", "Huimin", "Xu", birthdate="1988-02-14", **HUAXIN),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="sc1")
+    ids = _ids()
+    assert ids["crm_apac:Contact:SC1"] == ids["ae_apac:Prospect:SC2"]
+    assert ids["crm_emea:Contact:SC3"] == ids["crm_emea:Lead:SC4"]
+    assert ids["crm_apac:Contact:SC5"] == ids["crm_apac:Lead:SC6"]
+
+
+def test_one_name_in_two_scripts_is_no_evidence_alone(identity_home):
+    """张伟 and Wei Zhang at two employers share nothing but the name; 李强 and "Li Qiang"
+    (FirstName Li: typed family first, or another person) and 明辉 董 and "Minghui Dong" at one
+    employer share the office and its switchboard, as two colleagues called Zhang Wei and Wei
+    Zhang do."""
+    people = [
+        hand_record("crm_apac:Contact:SD1", "伟", "张", email="zhang.wei@huaxin-precision.cn", **HUAXIN),
+        hand_record("crm_apac:Lead:SD2", "Wei", "Zhang", email="wzhang@lingtong-logistics.cn", **LINGTONG),
+        hand_record("crm_apac:Contact:SD3", "强", "李", **HUAXIN),
+        hand_record("ae_apac:Prospect:SD4", "Li", "Qiang", **HUAXIN),
+        hand_record("crm_apac:Contact:SD5", "明辉", "董", **HUAXIN),
+        hand_record("crm_apac:Lead:SD6", "Minghui", "Dong", **HUAXIN),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="sd1")
+    ids = _ids()
+    assert ids["crm_apac:Contact:SD1"] != ids["crm_apac:Lead:SD2"]
+    assert ids["crm_apac:Contact:SD3"] != ids["ae_apac:Prospect:SD4"]
+    assert _decision("crm_apac:Contact:SD1", "crm_apac:Lead:SD2") in (None, "vetoed", "kept_apart")
+    # the colleagues' pair is scored (their Latin forms agree) and vetoed: shared office and
+    # switchboard are no evidence of one person
+    assert _decision("crm_apac:Contact:SD3", "ae_apac:Prospect:SD4") in ("vetoed", "kept_apart")
+    assert _decision("crm_apac:Contact:SD5", "crm_apac:Lead:SD6") in ("vetoed", "kept_apart")
+    assert ids["crm_apac:Contact:SD5"] != ids["crm_apac:Lead:SD6"]
