@@ -8,8 +8,8 @@ records of different persons that look alike, with the reason) and `<DIR>.truth_
 
 Persons are generated one at a time and their rows streamed to the CSV writers; the only state
 kept for the whole run is per company (account ids per org, first users of role mailboxes and
-switchboards, an 8-byte hash per work mailbox handed out) plus a small window of recent persons
-for look-alikes, so memory stays bounded at a million persons. Same seed → byte-identical files.
+switchboards) plus a small window of recent persons for look-alikes, so memory stays bounded
+at a million persons. Same seed → byte-identical files.
 """
 
 from __future__ import annotations
@@ -24,19 +24,12 @@ from random import Random
 from aeglobal_pipeline.config import write_sources
 from aeglobal_pipeline.sandbox.names import (
     NameBank,
-    PersonName,
     Weighted,
     feminine_polish,
     masculine_polish,
     read_table,
 )
-from aeglobal_pipeline.sandbox.people import (
-    PRIVATE_ADDRESS_HABIT,
-    Job,
-    Person,
-    email_local,
-    personal_email,
-)
+from aeglobal_pipeline.sandbox.people import Job, Person, email_local, personal_email
 from aeglobal_pipeline.sandbox.records import (
     AE_FOR_CRM,
     AE_UNITS,
@@ -50,28 +43,12 @@ from aeglobal_pipeline.sandbox.records import (
 )
 from aeglobal_pipeline.sandbox.rows import RowWriter
 from aeglobal_pipeline.sandbox.truth_attributes import ATTRIBUTE_FIELDS, attributes_path
-from aeglobal_pipeline.sandbox.world import (
-    CompanyPool,
-    countries,
-    landline,
-    mobile,
-    postal_code,
-    stable_seed,
-)
+from aeglobal_pipeline.sandbox.world import CompanyPool, countries, landline, mobile, postal_code
 from aeglobal_pipeline.sandbox.world import street as make_street
 
 TRUTH_FIELDS = ["source", "object", "record_id", "person_id"]
 # Share of job changers whose records at the new employer carry their private e-mail address.
 PRIVATE_SIGNUP_AFTER_JOB_CHANGE = 0.4
-# Those with the private-address habit (people.PRIVATE_ADDRESS_HABIT) are the ones who sign up
-# privately at the new employer; the other changers do so at the rate that keeps 40% overall.
-PRIVATE_SIGNUP_HABITUAL = 0.9
-PRIVATE_SIGNUP_OTHERS = (
-    PRIVATE_SIGNUP_AFTER_JOB_CHANGE - PRIVATE_ADDRESS_HABIT * PRIVATE_SIGNUP_HABITUAL
-) / (1 - PRIVATE_ADDRESS_HABIT)
-# Share of the persons who can have one (Generator.swappable) given a colleague with their name in
-# swapped order. Far above any real rate, as the other hard-negative kinds are: a stress sample.
-SWAPPED_COLLEAGUE_SHARE = 0.25
 MAX_NAMES_TRACKED = 250_000  # a sample of namesakes beyond, at a million persons
 HARD_NEGATIVE_FIELDS = ["record_key_a", "record_key_b", "reason"]
 
@@ -171,7 +148,6 @@ class Generator:
         # Namesakes are not copied: the name tables' frequencies make common names collide.
         # (country, given, family) → (first record key, company key), bounded for memory.
         self.first_of_name: dict[tuple[str, str, str], tuple[str, int | None]] = {}
-        self.mailboxes: set[int] = set()  # stable hashes of the work addresses handed out
 
     # ids -----------------------------------------------------------------------------------
     def new_id(self, org: str, obj: str) -> str:
@@ -193,20 +169,8 @@ class Generator:
             # Big employers disambiguate common names: thomas.mueller2@.
             local, _, domain = email.partition("@")
             email = f"{local}{rng.randint(2, 9)}@{domain}"
-        email = self.own_mailbox(email)
         direct = landline(rng, country, company.city) if rng.random() < 0.7 else None
         return Job(company, title, email, direct)
-
-    def own_mailbox(self, email: str) -> str:
-        """A mail server gives each employee a mailbox of their own: the second Jan at a company
-        whose addresses are first names gets jan2@, not the first Jan's jan@ (a mailbox shared
-        by two named people is the role mailbox's part, rows.RowWriter.email)."""
-        local, _, domain = email.partition("@")
-        candidate, number = email, 2
-        while (taken := stable_seed(candidate)) in self.mailboxes:
-            candidate, number = f"{local}{number}@{domain}", number + 1
-        self.mailboxes.add(taken)
-        return candidate
 
     def make_person(self, index: int, spec: tuple | None) -> Person:
         rng = self.rng
@@ -229,15 +193,10 @@ class Generator:
         company = spec[1].jobs[0].company if kind == "swapped" else None
         birth_year = 1955 + int(rng.random() * 48)
         private = personal_email(rng, index, name, country.free_mail.pick(rng), birth_year)
-        # Its own stream: the habit adds no draw to the seed's sequence.
-        habit = Random(stable_seed("private-habit", self.seed, index)).random() < PRIVATE_ADDRESS_HABIT
         jobs = [self.make_job(rng, country, name, company)]
         if rng.random() < 0.08:  # job change: new company, new e-mail, new phone
             jobs.append(self.make_job(rng, country, name))
-            if jobs[1].company is not None and jobs[1].company == jobs[0].company:
-                # A move within the company keeps the mailbox (no second one, smith2@).
-                jobs[1] = replace(jobs[1], email=jobs[0].email)
-            if rng.random() < (PRIVATE_SIGNUP_HABITUAL if habit else PRIVATE_SIGNUP_OTHERS):
+            if rng.random() < PRIVATE_SIGNUP_AFTER_JOB_CHANGE:
                 # Signed up at the new employer with the private address (a webinar, a download):
                 # the only evidence joining the new records to the old ones, where those show it.
                 jobs[1] = replace(jobs[1], email=private)
@@ -268,7 +227,6 @@ class Generator:
             do_not_call=rng.random() < 0.05,
             birthdate=f"{birth_year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             created=created,
-            private_habit=habit,
         )
         if kind == "relative":
             person.in_household = True
@@ -284,33 +242,10 @@ class Generator:
             if not person.in_household and rng.random() < 0.3:
                 person.household_email = person.personal_email
             self.pending.append(("relative", person, first_key))
-        if self.swappable(person) and rng.random() < SWAPPED_COLLEAGUE_SHARE:
-            self.pending.append(("swapped", person, first_key, self.swapped_name(name)))
+        if name.locale in ("zh", "ko") and rng.random() < 0.04 and person.jobs[0].company:
+            swapped = replace(name, given=name.family, family=name.given)
+            self.pending.append(("swapped", person, first_key, swapped))
         self.recent.append((person, first_key))
-
-    def swappable(self, person: Person) -> bool:
-        """Can a colleague bear this person's name in swapped order ("Zhang Wei" / "Wei Zhang")?
-        Only where the given name is itself a family name of the locale: a colleague whose
-        family name is "Yuhao" or "Junho" exists nowhere. Not for a look-alike itself (its own
-        swap would be the first person's name again: a namesake, not a swap)."""
-        name = person.name
-        return (
-            name.locale == "zh"
-            and not person.linked
-            and name.given != name.family  # "Li Li" swapped is "Li Li": a namesake
-            and person.jobs[0].company is not None
-            and (name.locale, name.given) in self.names.family_native
-        )
-
-    def swapped_name(self, name: PersonName) -> PersonName:
-        """The colleague's name: the tokens swapped, in native script too (魏 for the family
-        name Wei, not the first person's 伟), no spaced form of a one-syllable given name."""
-        family_native = self.names.family_native[(name.locale, name.given)]
-        return replace(
-            name, given=name.family, family=name.given, given_spaced="",
-            given_native=name.family_native if family_native else "",
-            family_native=family_native,
-        )  # fmt: skip
 
     # records -------------------------------------------------------------------------------
     def plan(self, person: Person) -> list[tuple[str, str, int]]:

@@ -29,18 +29,6 @@ KOREAN_VARIANTS = {
 }  # fmt: skip
 
 
-# Giving the private or the work address is a person's habit, not a coin flip per record: some
-# people sign up for everything with their private address (before and after a job change), most
-# rarely do. Share of persons with that habit; of a person's records with an individual address
-# (not a role or household one, not empty), the share showing the private one, for them and for
-# the others: together 18 of 85, the share before the habit was modelled.
-PRIVATE_ADDRESS_HABIT = 0.3
-PRIVATE_SHARE_HABITUAL = 0.5
-PRIVATE_SHARE_OTHERS = (
-    18 / 85 - PRIVATE_ADDRESS_HABIT * PRIVATE_SHARE_HABITUAL
-) / (1 - PRIVATE_ADDRESS_HABIT)
-
-
 @dataclass(slots=True)
 class Job:
     company: Company | None
@@ -67,12 +55,7 @@ class Person:
     created: int
     household_email: str = ""
     in_household: bool = False
-    private_habit: bool = False  # gives the private address on about half the records
     linked: list = field(default_factory=list)  # (reason, other record key) hard negatives
-
-
-def private_share(person: Person) -> float:
-    return PRIVATE_SHARE_HABITUAL if person.private_habit else PRIVATE_SHARE_OTHERS
 
 
 def email_local(pattern: str, name: PersonName) -> str:

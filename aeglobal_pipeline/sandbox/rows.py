@@ -25,7 +25,6 @@ from aeglobal_pipeline.sandbox.people import (
     Person,
     kana_name,
     local_name,
-    private_share,
     render_email,
     render_name,
 )
@@ -51,10 +50,6 @@ NO_COMPANY = ("n/a", "Private", "[not provided]", "-", "Self-employed", "Freelan
 CONNECTED_CRM = {"ae_emea": "crm_emea", "ae_na": "crm_na"}
 MAX_PAIRS_PER_COMPANY = 3
 STATE_CODE_COUNTRIES = {"US", "CA", "MX", "AU", "BR", "IN"}
-# An Account Engagement prospect has one phone field, filled by the person on a form: of those
-# who carry a mobile, this share types it there (rather than leaving the field empty), as people
-# working away from an office desk do. Without it no prospect ever showed a mobile.
-MOBILE_ON_FORMS = 0.2
 
 
 def key(source: str, obj: str, record_id: str) -> str:
@@ -89,16 +84,14 @@ class RowWriter:
             return email_noise(rng, render_email(rng, person.household_email)), "household"
         if company and draw < 0.05:
             return f"{company.role_local}@{company.domain}", "role"
-        if job.email and draw < 0.9 - 0.85 * private_share(person):
+        if job.email and draw < 0.72:
             return email_noise(rng, render_email(rng, job.email)), "work"
         if draw < 0.9 or required:
             return email_noise(rng, render_email(rng, person.personal_email)), "personal"
         return "", ""
 
-    def phone(self, person: Person, job: Job, form: bool = False) -> tuple[str, str]:
+    def phone(self, person: Person, job: Job) -> tuple[str, str]:
         draw = self.rng.random()
-        if form and person.mobile and draw >= 1 - MOBILE_ON_FORMS:
-            return person.mobile.format(self.rng, person.country.code), "mobile"
         if person.in_household and draw < 0.45:
             return person.home_phone.format(self.rng, person.country.code), "home"
         if job.direct and draw < 0.5:
@@ -301,7 +294,7 @@ class RowWriter:
         record_key = key(bu, "Prospect", record_id)
         first, last = name_noise(rng, *render_name(rng, person, self.gen.names, native_ok=False))
         email, email_kind = self.email(person, job, required=True)
-        phone, phone_kind = self.phone(person, job, form=True)
+        phone, phone_kind = self.phone(person, job)
         created, modified, _ = lifecycle_times(rng, self.created_at(person, job_index))
         link = ("", "", "")  # lead, contact, account
         org = CONNECTED_CRM[bu]

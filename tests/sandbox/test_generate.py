@@ -14,9 +14,7 @@ from aeglobal_pipeline.config import parse_sources
 from aeglobal_pipeline.identity.metrics import register_truth_csv, score_clusterings
 from aeglobal_pipeline.sandbox.change import make_change
 from aeglobal_pipeline.sandbox.generate import generate_snapshot
-from aeglobal_pipeline.sandbox.names import NameBank
 from aeglobal_pipeline.sandbox.records import salesforce_id
-from aeglobal_pipeline.sandbox.truth_attributes import attributes_path
 
 PERSONS = 3000
 
@@ -238,86 +236,3 @@ def test_chained_changes_never_reuse_a_record_id(snapshot, tmp_path):
     records = _person_records(replace(snapshot, out=tmp_path / "day2"))
     added = day1["counts"]["new"] + day2["counts"]["new"]
     assert len(records) == len(_person_records(snapshot)) + added
-
-
-def test_the_private_address_is_a_habit_of_the_person():
-    """Some people give their private address on most records and sign up privately at a new
-    employer; most rarely give it. The overall shares stay as before the habit was modelled."""
-    from aeglobal_pipeline.sandbox import generate as gen_module
-    from aeglobal_pipeline.sandbox.generate import Generator
-
-    generator = Generator(6000, 3, output=None)
-    persons = [generator.make_person(index, None) for index in range(6000)]
-    habitual = [p for p in persons if p.private_habit]
-    assert 0.25 < len(habitual) / len(persons) < 0.35
-
-    def private_share(person) -> float:
-        kinds = [generator.rows.email(person, person.jobs[0])[1] for _ in range(400)]
-        return kinds.count("personal") / sum(k in ("work", "personal") for k in kinds)
-
-    employed = [p for p in persons if p.jobs[0].company and not p.in_household]
-    with_habit = next(p for p in employed if p.private_habit)
-    without = next(p for p in employed if not p.private_habit)
-    assert 0.4 < private_share(with_habit) < 0.6
-    assert 0.04 < private_share(without) < 0.14
-
-    changers = [p for p in persons if len(p.jobs) > 1]
-    signed_up_privately = [p for p in changers if p.jobs[1].email == p.personal_email]
-    assert 0.33 < len(signed_up_privately) / len(changers) < 0.47  # 40% of changers, as before
-    habitual_changers = [p for p in changers if p.private_habit]
-    rate = sum(p.jobs[1].email == p.personal_email for p in habitual_changers) / len(habitual_changers)
-    assert rate > 0.8 > gen_module.PRIVATE_SIGNUP_OTHERS
-
-
-def test_no_two_persons_hold_one_work_mailbox(snapshot):
-    """A mail server gives each employee a mailbox of their own: two Jans at a company whose
-    addresses are first names are jan@ and jan2@ (a shared mailbox is a role mailbox)."""
-    from aeglobal_pipeline.sandbox.generate import Generator
-
-    generator = Generator(10, 1, output=None)
-    assert [generator.own_mailbox("jan@acme.nl") for _ in range(3)] == [
-        "jan@acme.nl", "jan2@acme.nl", "jan3@acme.nl",
-    ]
-    assert generator.own_mailbox("jan@other.nl") == "jan@other.nl"
-    holders: dict[str, set[str]] = {}
-    domains: dict[str, list[str]] = {}
-    for row in _rows(attributes_path(snapshot.truth_path)):
-        if row["field"] == "email" and row["kind"] in ("work", "former_work"):
-            holders.setdefault(row["value"].lower(), set()).add(row["person_id"])
-            domains.setdefault(row["person_id"], []).append(row["value"].lower().partition("@")[2])
-    assert len(holders) > PERSONS * 0.5
-    assert all(len(persons) == 1 for persons in holders.values())
-    # a move within one company keeps the mailbox: nobody holds two at one domain (smith2@)
-    assert all(len(set(d)) == len(d) for d in domains.values())
-
-
-def test_a_swapped_name_colleague_bears_a_name_people_have(snapshot):
-    """A "Wei Zhang" beside a "Zhang Wei" at one company: only where the given name is a family
-    name too (no one's family name is "Yuhao" or "Junho"), with the swap in native script as well
-    (张伟 / 魏章, not one 张伟 for both), and never a swap of a swap (the first name again)."""
-    family_names = NameBank().family_native
-    truth = _truth(snapshot)
-    names: dict[str, dict[tuple[str, str], str]] = {}
-    for row in _rows(attributes_path(snapshot.truth_path)):
-        if row["kind"] in ("canonical", "native"):
-            names.setdefault(row["person_id"], {})[row["field"], row["kind"]] = row["value"]
-    pairs = [
-        (truth[p["record_key_a"]], truth[p["record_key_b"]])
-        for p in _rows(snapshot.hard_negatives_path)
-        if p["reason"] == "swapped_name_order_different_person"
-    ]
-    assert len(pairs) >= 3
-    for first, colleague in pairs:
-        a, b = names[first], names[colleague]
-        assert (a["given_name", "canonical"], a["family_name", "canonical"]) == (
-            b["family_name", "canonical"], b["given_name", "canonical"],
-        )  # fmt: skip
-        assert ("zh", b["family_name", "canonical"]) in family_names, (first, colleague)
-        assert a["given_name", "canonical"] != a["family_name", "canonical"]  # Li Li is a namesake
-        assert _native(a) != _native(b) or _native(a) == (None, None), (first, colleague)
-    persons = [p for pair in pairs for p in pair]
-    assert len(persons) == len(set(persons)), "a swap of a swap"
-
-
-def _native(names: dict[tuple[str, str], str]) -> tuple[str | None, str | None]:
-    return names.get(("family_name", "native")), names.get(("given_name", "native"))

@@ -173,23 +173,3 @@ def test_a_number_typed_without_country_code_means_the_persons_number_in_the_rec
             wrong += e164 not in attributes[person]["phone"]
     assert national > PERSONS * 0.3
     assert wrong == 0, f"{wrong} of {national} national-format numbers are not the person's"
-
-
-def test_a_prospects_one_phone_field_sometimes_holds_the_persons_mobile(generated):
-    """Account Engagement has no mobile field: a person who carries a mobile types it into a
-    form's phone field on some prospects (rows.MOBILE_ON_FORMS), never on most."""
-    _, _, attributes, records = generated
-    shown = with_mobile = 0
-    for person, obj, r in records:
-        mobiles = {n for n, k in attributes[person]["phone"].items() if k == "mobile"}
-        if obj != "Prospect" or not mobiles:
-            continue
-        with_mobile += 1
-        region = next(iter(attributes[person]["country_code"]))
-        try:
-            number = phonenumbers.parse(r["phone"], region)
-        except phonenumbers.NumberParseException:
-            continue
-        shown += phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) in mobiles
-    assert with_mobile > PERSONS * 0.2
-    assert 0.1 < shown / with_mobile < 0.3, (shown, with_mobile)
