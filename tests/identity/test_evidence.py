@@ -14,6 +14,7 @@ import shutil
 import pyarrow as pa
 import pytest
 import standin
+from identity_reads import global_ids, scored_links
 from standin import hand_record
 
 from aeglobal_pipeline import warehouse
@@ -23,15 +24,9 @@ from aeglobal_pipeline.identity.features import RECORD_COLUMNS, in_memory, load_
 from aeglobal_pipeline.identity.model import train_model
 from aeglobal_pipeline.identity.resolve import _load_memory, resolve_identities, train_step
 from aeglobal_pipeline.identity.settings import load_matching_rules, rules_dir
-from aeglobal_pipeline.identity.stable_ids import MAP_TABLE
 
 OFFICE = {"company": "Wexley Tools Inc.", "phone_e164": "+16175550100", "street": "12 Harbor Rd",
           "postal_code": "02110", "city": "Boston", "country_code": "US"}  # fmt: skip
-
-
-def _ids() -> dict[str, str]:
-    with warehouse.connect(read_only=True) as con:
-        return dict(con.execute(f"SELECT record_key, global_person_id FROM {MAP_TABLE}").fetchall())  # noqa: S608
 
 
 def test_father_and_son_with_one_name_company_and_phone_stay_apart(identity_home):
@@ -45,7 +40,7 @@ def test_father_and_son_with_one_name_company_and_phone_stay_apart(identity_home
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="fs1")
-    ids = _ids()
+    ids = global_ids()
     father = {ids["crm_na:Contact:FS1"], ids["crm_na:Lead:FS2"]}
     son = {ids["crm_na:Contact:FS3"], ids["crm_na:Lead:FS5"]}
     assert len(father) == 1 and len(son) == 1  # each one person (e-mail; birthdate and suffix)
@@ -66,7 +61,7 @@ def test_twins_sharing_birthdate_address_and_phone_stay_apart(identity_home):
     ]
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="tw1")
-    ids = _ids()
+    ids = global_ids()
     lotte = {ids["crm_emea:Contact:TW1"], ids["crm_emea:Contact:TW2"]}
     greta = {ids["crm_emea:Contact:TW3"], ids["crm_emea:Contact:TW4"]}
     assert lotte.isdisjoint(greta)
@@ -92,8 +87,8 @@ def test_a_typo_in_a_short_given_name_is_no_twin_but_another_given_name_is(ident
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="gt1")
-    ids = _ids()
-    links = _links(*(f"crm_emea:Contact:GT{n}" for n in range(1, 6)))
+    ids = global_ids()
+    links = scored_links(*(f"crm_emea:Contact:GT{n}" for n in range(1, 6)))
     assert links[("crm_emea:Contact:GT1", "crm_emea:Contact:GT2")][0] == "accepted"
     assert ids["crm_emea:Contact:GT1"] == ids["crm_emea:Contact:GT2"]
     assert links[("crm_emea:Contact:GT1", "crm_emea:Contact:GT3")][0] == "kept_apart"
@@ -186,19 +181,9 @@ def test_b2c_snapshot_without_email_resolves(b2c_home):
     report = evaluate(summary.truth_path, summary.hard_negatives_path)
     assert report.scores.pairwise_f1 >= 0.9, str(report)
     assert report.hard_negatives.merged_share <= 0.02, str(report)
-    ids = _ids()
+    ids = global_ids()
     # a swapped given/family name with the same birthdate and street
     assert ids["crm_emea:Contact:SW1"] == ids["crm_emea:Contact:SW2"]
-
-
-def _links(*keys: str) -> dict[tuple[str, str], tuple[str, float]]:
-    with warehouse.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT record_key_a, record_key_b, decision, match_probability FROM identity.person_links "
-            "WHERE list_contains(?, record_key_a) AND list_contains(?, record_key_b)",
-            [list(keys), list(keys)],
-        ).fetchall()
-    return {(a, b): (decision, p) for a, b, decision, p in rows}
 
 
 def test_a_placeholder_name_part_counts_as_missing_not_as_another_name():
@@ -235,7 +220,7 @@ def test_placeholder_names_and_a_typo_join_on_the_persons_own_identifiers(identi
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="ph1")
-    ids = _ids()
+    ids = global_ids()
     assert ids["crm_na:Contact:PH1"] == ids["crm_na:Lead:PH2"] == ids["crm_na:Lead:PH3"]
     assert ids["crm_na:Contact:PH4"] == ids["crm_na:Lead:PH5"]
     assert ids["crm_na:Contact:PH6"] != ids["crm_na:Lead:PH7"]
@@ -255,8 +240,8 @@ def test_a_job_change_joins_on_name_and_own_mobile_but_vetoes_still_win(identity
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="jc1")
-    ids = _ids()
-    links = _links("crm_na:Contact:JC1", "crm_na:Lead:JC2", "crm_na:Contact:JC3", "crm_na:Lead:JC4")
+    ids = global_ids()
+    links = scored_links("crm_na:Contact:JC1", "crm_na:Lead:JC2", "crm_na:Contact:JC3", "crm_na:Lead:JC4")
     decision, probability = links[("crm_na:Contact:JC1", "crm_na:Lead:JC2")]
     # accepted by the link_on rule, not by the score: the job change's disagreements pull it down
     assert decision == "accepted" and probability < load_matching_rules().thresholds.match_probability
@@ -281,12 +266,12 @@ def test_two_personal_mailboxes_at_one_company_domain_stay_apart_even_through_a_
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="cm1")
-    ids = _ids()
+    ids = global_ids()
     pair = ("crm_na:Contact:CM1", "crm_na:Contact:CM2")
-    assert _links(*pair)[pair][0] == "kept_apart"
+    assert scored_links(*pair)[pair][0] == "kept_apart"
     assert ids["crm_na:Contact:CM1"] != ids["crm_na:Contact:CM2"]
     numbered = ("crm_na:Contact:CM6", "crm_na:Contact:CM7")
-    assert _links(*numbered)[numbered][0] in ("kept_apart", "vetoed")
+    assert scored_links(*numbered)[numbered][0] in ("kept_apart", "vetoed")
     assert ids["crm_na:Contact:CM6"] != ids["crm_na:Contact:CM7"]
     assert ids["crm_na:Contact:CM4"] == ids["crm_na:Lead:CM5"]
 
@@ -306,7 +291,7 @@ def test_one_name_at_two_employers_needs_a_second_identifier(identity_home):
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="ns1")
-    ids = _ids()
+    ids = global_ids()
     assert ids["crm_na:Lead:NS1"] != ids["crm_na:Lead:NS2"]
     assert ids["crm_na:Lead:JC1"] == ids["crm_na:Lead:JC2"]
     with warehouse.connect(read_only=True) as con:

@@ -7,11 +7,12 @@ or more times, as `aeglobal run` would.
 from __future__ import annotations
 
 import yaml
+from identity_reads import global_ids
 from standin import hand_record, put_records
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.resolve import resolve_identities
-from aeglobal_pipeline.identity.stable_ids import LINEAGE_TABLE, MAP_TABLE
+from aeglobal_pipeline.identity.stable_ids import LINEAGE_TABLE
 
 # Two people with the same rare name at different companies, and a third person.
 ZQ_WORK = [
@@ -36,11 +37,6 @@ OF = [
 ]  # fmt: skip
 
 
-def _ids() -> dict[str, str]:
-    with warehouse.connect(read_only=True) as con:
-        return dict(con.execute(f"SELECT record_key, global_person_id FROM {MAP_TABLE}").fetchall())  # noqa: S608
-
-
 def _lineage(run_id: str) -> list[tuple]:
     with warehouse.connect(read_only=True) as con:
         return con.execute(
@@ -60,10 +56,10 @@ def _decide(identity_home, *decisions: tuple[str, str, str]) -> None:
 def test_rerun_on_unchanged_data_keeps_every_id(identity_home):
     identity_home.reset_warehouse(ZQ_WORK + OF)
     resolve_identities(run_id="r1")
-    first = _ids()
-    assert _ids()["crm_emea:Contact:ZQ1"] == first["crm_emea:Lead:ZQ2"]
+    first = global_ids()
+    assert global_ids()["crm_emea:Contact:ZQ1"] == first["crm_emea:Lead:ZQ2"]
     _, summary = resolve_identities(run_id="r2")
-    assert _ids() == first
+    assert global_ids() == first
     assert _lineage("r2") == [] and summary.events == {}
     with warehouse.connect(read_only=True) as con:
         leftovers = con.execute(
@@ -78,7 +74,7 @@ def test_merge_keeps_the_older_id_and_is_recorded(identity_home):
     with warehouse.connect() as con:
         put_records(con, ZQ_OTHER)  # the namesake appears later: a separate, newer person
     resolve_identities(run_id="m2")
-    ids = _ids()
+    ids = global_ids()
     older, newer = ids["crm_emea:Contact:ZQ1"], ids["crm_emea:Lead:ZQ3"]
     assert older != newer
     # One record changes: the second lead now carries the first person's work e-mail and company
@@ -95,7 +91,7 @@ def test_merge_keeps_the_older_id_and_is_recorded(identity_home):
     with warehouse.connect() as con:
         put_records(con, [changed])
     resolve_identities(run_id="m3")
-    ids = _ids()
+    ids = global_ids()
     assert {ids[k] for k in ("crm_emea:Contact:ZQ1", "crm_emea:Lead:ZQ3", "ae_emea:Prospect:ZQ4")} == {older}
     assert (newer, "merged_into", older) in _lineage("m3")
 
@@ -103,14 +99,14 @@ def test_merge_keeps_the_older_id_and_is_recorded(identity_home):
 def test_split_keeps_the_id_on_the_larger_part(identity_home):
     identity_home.reset_warehouse(OF)
     resolve_identities(run_id="s1")
-    before = _ids()["crm_emea:Contact:OF1"]
-    assert _ids()["ae_emea:Prospect:OF3"] == before
+    before = global_ids()["crm_emea:Contact:OF1"]
+    assert global_ids()["ae_emea:Prospect:OF3"] == before
     # The prospect turns out to be someone else: new name, new mobile.
     with warehouse.connect() as con:
         put_records(con, [hand_record("ae_emea:Prospect:OF3", "Gwendolyn", "Stormcastle",
                                       mobile_e164="+4915100000009", email="gstorm@gmx.de")])  # fmt: skip
     resolve_identities(run_id="s2")
-    ids = _ids()
+    ids = global_ids()
     assert ids["crm_emea:Contact:OF1"] == ids["crm_emea:Lead:OF2"] == before
     assert ids["ae_emea:Prospect:OF3"] != before
     assert (ids["ae_emea:Prospect:OF3"], "split_from", before) in _lineage("s2")
@@ -119,26 +115,26 @@ def test_split_keeps_the_id_on_the_larger_part(identity_home):
 def test_cannot_link_splits_exactly_that_cluster_and_survives(identity_home):
     identity_home.reset_warehouse(OF + ZQ_WORK)
     resolve_identities(run_id="c1")
-    before = _ids()
+    before = global_ids()
     assert before["crm_emea:Contact:OF1"] == before["ae_emea:Prospect:OF3"]
     _decide(identity_home, ("cannot_link", "crm_emea:Contact:OF1", "ae_emea:Prospect:OF3"))
     resolve_identities(run_id="c2")
-    after = _ids()
+    after = global_ids()
     assert after["crm_emea:Contact:OF1"] != after["ae_emea:Prospect:OF3"]
     of_keys = {k for k in before if k.split(":")[2].startswith("OF")}
     assert {k for k in before if before[k] != after[k]} <= of_keys  # nothing else moved
     resolve_identities(run_id="c3")
-    assert _ids() == after
+    assert global_ids() == after
 
 
 def test_must_link_joins_two_clusters(identity_home):
     identity_home.reset_warehouse(OF + ZQ_WORK)
     resolve_identities(run_id="j1")
-    before = _ids()
+    before = global_ids()
     assert before["crm_emea:Contact:OF1"] != before["crm_emea:Contact:ZQ1"]
     _decide(identity_home, ("must_link", "crm_emea:Contact:OF1", "crm_emea:Contact:ZQ1"))
     resolve_identities(run_id="j2")
-    after = _ids()
+    after = global_ids()
     joined = {after[k] for k in ("crm_emea:Contact:OF1", "crm_emea:Lead:OF2", "crm_emea:Contact:ZQ1",
                                  "crm_emea:Lead:ZQ2")}  # fmt: skip
     assert len(joined) == 1
@@ -159,7 +155,7 @@ def test_role_mailboxes_shared_by_different_people_do_not_merge_them(identity_ho
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="rm1")
-    ids = _ids()
+    ids = global_ids()
     assert ids["crm_emea:Contact:RM1"] != ids["crm_emea:Lead:RM2"]
     assert ids["crm_emea:Contact:RM1"] != ids["ae_emea:Prospect:RM3"]
     with warehouse.connect(read_only=True) as con:

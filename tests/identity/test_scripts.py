@@ -7,12 +7,11 @@ reversed Latin name, that agreement joins records only with the person's own ide
 from __future__ import annotations
 
 import pyarrow as pa
+from identity_reads import global_ids, scored_links
 from standin import hand_record
 
-from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.features import RECORD_COLUMNS, in_memory, load_records
 from aeglobal_pipeline.identity.resolve import resolve_identities
-from aeglobal_pipeline.identity.stable_ids import MAP_TABLE
 
 HUAXIN = {"company": "Huaxin Precision Co., Ltd.", "phone_e164": "+862161230000", "city": "Shanghai",
           "postal_code": "200120", "country_code": "CN"}  # fmt: skip
@@ -20,18 +19,8 @@ LINGTONG = {"company": "Lingtong Logistics Co., Ltd.", "phone_e164": "+862085550
             "postal_code": "510620", "country_code": "CN"}  # fmt: skip
 
 
-def _ids() -> dict[str, str]:
-    with warehouse.connect(read_only=True) as con:
-        return dict(con.execute(f"SELECT record_key, global_person_id FROM {MAP_TABLE}").fetchall())  # noqa: S608
-
-
 def _decision(a: str, b: str) -> str | None:
-    with warehouse.connect(read_only=True) as con:
-        row = con.execute(
-            "SELECT decision FROM identity.person_links WHERE record_key_a = ? AND record_key_b = ?",
-            sorted([a, b]),
-        ).fetchone()
-    return row[0] if row else None
+    return scored_links(a, b).get(tuple(sorted([a, b])), (None, None))[0]
 
 
 def test_names_in_other_scripts_get_their_latin_form():
@@ -71,7 +60,7 @@ def test_one_name_in_two_scripts_joins_on_the_persons_own_identifiers(identity_h
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="sc1")
-    ids = _ids()
+    ids = global_ids()
     assert ids["crm_apac:Contact:SC1"] == ids["ae_apac:Prospect:SC2"]
     assert ids["crm_emea:Contact:SC3"] == ids["crm_emea:Lead:SC4"]
     assert ids["crm_apac:Contact:SC5"] == ids["crm_apac:Lead:SC6"]
@@ -92,7 +81,7 @@ def test_one_name_in_two_scripts_is_no_evidence_alone(identity_home):
     ]  # fmt: skip
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="sd1")
-    ids = _ids()
+    ids = global_ids()
     assert ids["crm_apac:Contact:SD1"] != ids["crm_apac:Lead:SD2"]
     assert ids["crm_apac:Contact:SD3"] != ids["ae_apac:Prospect:SD4"]
     assert _decision("crm_apac:Contact:SD1", "crm_apac:Lead:SD2") in (None, "vetoed", "kept_apart")
