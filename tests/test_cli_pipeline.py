@@ -75,6 +75,13 @@ def test_definitions_load_every_asset_check_job_schedule_and_sensor(demo_home):
     assert all(key.asset_key in assets for key in graph.asset_check_keys)
     assert {"writeback:reject_rate_below_threshold",
             "identity/global_person_map:cannot_links_respected"} <= check_keys
+    # The plan's value checks are read in one step but stay four blocking checks in the UI.
+    from aeglobal_pipeline.governance.plan_checks import plan_value_checks
+
+    value_checks = {spec.name: spec.blocking for spec in plan_value_checks.check_specs}
+    assert value_checks == dict.fromkeys(["no_invalid_new_value", "no_contact_point_replaced",
+                                          "no_value_over_target_length", "no_formula_leading_text"], True)
+    assert {f"marts/writeback_plan:{name}" for name in value_checks} <= check_keys
 
     # Jobs: one per asset group (each selects assets), the full sync and the rollback job.
     jobs = {job.name: job for job in definitions.resolve_all_job_defs()}
