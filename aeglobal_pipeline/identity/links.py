@@ -88,7 +88,8 @@ def score_pairs(
     # Identifiers below come from the validated model (pattern ^[a-z][a-z0-9_]*$), never from data.
     evidence = ", ".join(f"'{n}', json_array(gamma_{n}, round(mw_{n}, 3))" for n in names)
     vetoed, apart = (
-        " OR ".join(_veto_sql(when, unless) for when, unless in rules.veto_conditions(across_chains=chains))
+        " OR ".join(_veto_sql(when, unless)
+                    for when, unless in rules.veto_conditions(across_chains=chains, model=model))
         or "false"
         for chains in (False, True)
     )

@@ -227,6 +227,8 @@ def save_model(
         # Levels the data never showed (m or u unestimated): Splink falls back to defaults there.
         "untrained_levels": _untrained_levels(model),
         "u_floored_levels": floored,
+        # never_link_on rules that yield where this estate's data makes their contradiction common
+        "vetoes_where_common": rules.where_common_report(model),
         "splink_version": _splink_version(),
     }
     (path / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -108,6 +108,17 @@ class Training(_Strict):
 Levels = dict[str, list[str]]
 
 
+class WhereCommon(_Strict):
+    """Where the estate's own trained model finds a veto's `when` levels common among one
+    person's record pairs (their m-probabilities add up to at least `m_probability`), the
+    contradiction is how this data is corrupted, not how relatives differ: the veto also yields
+    to the `unless` alternatives listed here. The decision is the model's, so it holds for every
+    run that reuses the model and is recorded in its manifest."""
+
+    m_probability: float = Field(gt=0, lt=1)
+    unless: list[Annotated[Levels, Field(min_length=1)]] = Field(min_length=1)
+
+
 class NeverLink(_Strict):
     """The model never links a pair at any of the `when` levels (all comparisons listed must
     match) unless strong evidence overrides it. `unless` is either a mapping (any one of its
@@ -119,6 +130,7 @@ class NeverLink(_Strict):
     # Also never in one person through third records (twins both linked by a record that lacks
     # the given name): clustering treats such a pair like a steward's cannot-link.
     across_chains: bool = False
+    where_common: WhereCommon | None = None
     why: str = ""
 
     def unless_groups(self) -> list[Levels]:
@@ -168,6 +180,9 @@ class MatchingRules(_Strict):
                 (f"never_link_on[{index}].unless" + ("" if single else f"[{i}]"), group)
                 for i, group in enumerate([rule.unless] if single else rule.unless)
             ]
+            if rule.where_common is not None:
+                parts += [(f"never_link_on[{index}].where_common.unless[{i}]", group)
+                          for i, group in enumerate(rule.where_common.unless)]
         for part, mapping in parts:
             for name, levels in mapping.items():
                 where = f"{part}.{name}"
@@ -185,17 +200,45 @@ class MatchingRules(_Strict):
         ids = next(c for c in self.comparisons if c.name == comparison).level_ids()
         return len(ids) - 1 - ids.index(level) if level != "null" else -1
 
-    def veto_conditions(self, *, across_chains: bool | None = None,
+    def veto_conditions(self, *, across_chains: bool | None = None, model: dict[str, Any] | None = None,
                         ) -> list[tuple[dict[str, list[int]], list[dict[str, list[int]]]]]:
         """never_link_on as (when, unless groups): dicts of comparison → gamma values; only the
-        rules with that `across_chains` setting when it is given."""
+        rules with that `across_chains` setting when it is given. With the trained Splink
+        `model`, a rule whose `when` levels the model finds common within one person also
+        yields to its `where_common.unless`."""
 
         def gammas(part: Levels) -> dict[str, list[int]]:
             return {name: [self.gamma(name, level) for level in levels] for name, levels in part.items()}
 
-        return [(gammas(rule.when), [gammas(group) for group in rule.unless_groups()])
-                for rule in self.never_link_on
+        yielding = {entry["rule"] for entry in self.where_common_report(model) if entry["yields"]}
+        return [(gammas(rule.when),
+                 [gammas(group) for group in rule.unless_groups()
+                  + (rule.where_common.unless if index in yielding else [])])
+                for index, rule in enumerate(self.never_link_on)
                 if across_chains is None or rule.across_chains == across_chains]
+
+    def where_common_report(self, model: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """Per never_link_on rule with `where_common`: the trained probability that two records
+        of one person compare at its `when` levels (comparisons taken as independent, as
+        Fellegi-Sunter does; an untrained level counts 0), and whether the veto yields."""
+        if model is None:
+            return []
+        by_name = {c["output_column_name"]: c for c in model["comparisons"]}
+        report = []
+        for index, rule in enumerate(self.never_link_on):
+            if rule.where_common is None:
+                continue
+            probability = 1.0
+            for name, levels in rule.when.items():
+                trained = [lv for lv in by_name[name]["comparison_levels"] if not lv.get("is_null_level")]
+                probability *= sum(
+                    trained[len(trained) - 1 - self.gamma(name, level)].get("m_probability") or 0.0
+                    for level in levels if level != "null"  # the null level has no m-probability
+                )
+            report.append({"rule": index, "when": rule.when, "m_probability": round(probability, 5),
+                           "at_least": rule.where_common.m_probability,
+                           "yields": probability >= rule.where_common.m_probability})
+        return report
 
     def link_conditions(self) -> list[dict[str, list[int]]]:
         """link_on as dicts of comparison → gamma values (all entries of one must hold)."""

@@ -49,6 +49,10 @@ def test_project_rules_load_and_build_serialisable_splink_settings():
          "never_link_on[0].when.name: unknown level"),
         (lambda d: d["never_link_on"][1]["unless"][0].update(location=["moon"]),
          "never_link_on[1].unless[0].location: unknown level"),
+        (lambda d: d["never_link_on"][0]["where_common"]["unless"][0].update(birthdate=["someday"]),
+         "never_link_on[0].where_common.unless[0].birthdate: unknown level"),
+        (lambda d: d["never_link_on"][0]["where_common"].update(m_probability=2),
+         "never_link_on[0].where_common.m_probability: Input should be less than 1"),
         (lambda d: d["link_on"][0]["when"].update(phone=["pager"]),
          "link_on[0].when.phone: unknown level"),
         (lambda d: d["link_on"][1]["when"].update(shoe=["exact"]),
@@ -100,3 +104,40 @@ def test_contradicting_decisions_are_rejected(tmp_path):
 def test_missing_decisions_file_means_no_decisions(tmp_path):
     shutil.copy(RULES / "matching.yaml", tmp_path / "matching.yaml")
     assert load_decisions(tmp_path / "steward_decisions.yaml").count == 0
+
+
+def _with_m(settings: dict, comparison: str, level_m: dict[int, float]) -> dict:
+    """The settings with the given m-probabilities set on `comparison`'s levels, by gamma."""
+    model = json.loads(json.dumps(settings))
+    [levels] = [c["comparison_levels"] for c in model["comparisons"] if c["output_column_name"] == comparison]
+    non_null = [level for level in levels if not level.get("is_null_level")]
+    for level in non_null:
+        level["m_probability"] = 0.0
+    for gamma, m in level_m.items():
+        non_null[len(non_null) - 1 - gamma]["m_probability"] = m
+    return model
+
+
+def test_a_veto_yields_where_the_estates_model_finds_its_contradiction_common():
+    """The family-name-only veto keeps twins apart; where the trained model says one person's
+    records often carry wholly different given names (FEBRL's corruption), birthdate and
+    address override it too, and the decision is reported for the model's manifest."""
+    rules = load_matching_rules()
+    settings = rules.splink_settings()
+    index, rule = next((i, r) for i, r in enumerate(rules.never_link_on) if r.where_common is not None)
+    family_only, family_close = (rules.gamma("name", level) for level in rule.when["name"])
+    # birthdate and address (matching.yaml's where_common.unless), as gammas
+    extra = [{name: [rules.gamma(name, level) for level in levels] for name, levels in group.items()}
+             for group in rule.where_common.unless]
+    assert {"birthdate": [rules.gamma("birthdate", "exact")]}.items() <= extra[0].items()
+
+    def yields(m_family_only: float, m_family_close: float) -> tuple[bool, bool]:
+        model = _with_m(settings, "name", {family_only: m_family_only, family_close: m_family_close})
+        [report] = rules.where_common_report(model)
+        groups = rules.veto_conditions(model=model)[index][1]
+        return report["yields"], all(group in groups for group in extra)
+
+    assert yields(0.004, 0.002) == (False, False)  # our B2B and B2C data: about 0.6%
+    assert yields(0.08, 0.03) == (True, True)  # FEBRL3: about 11%
+    assert rules.veto_conditions(model=None)[index] == rules.veto_conditions()[index]
+    assert rules.where_common_report(None) == []
