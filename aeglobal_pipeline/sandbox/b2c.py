@@ -24,6 +24,7 @@ from random import Random
 
 from aeglobal_pipeline.config import SourcesFile, write_sources
 from aeglobal_pipeline.sandbox.names import NameBank, PersonName, Weighted, slug, typo
+from aeglobal_pipeline.sandbox.noise import birthdate_as_keyed
 from aeglobal_pipeline.sandbox.people import render_name
 from aeglobal_pipeline.sandbox.records import (
     CRM_ORGS,
@@ -173,14 +174,14 @@ class B2CGenerator:
             last = f"{last} {person.suffix}"
         return first, last
 
-    def birthdate_as_typed(self, person: Consumer) -> str:
+    def birthdate_as_typed(self, person: Consumer, record_id: str, created: int) -> str:
         rng = self.rng
         if rng.random() < 0.08:
             return ""
         year, month, day = person.birthdate.split("-")
         if rng.random() < 0.02 and int(day) <= 12:
             return f"{year}-{day}-{month}"  # day and month swapped
-        return person.birthdate
+        return birthdate_as_keyed(record_id, person.birthdate, created)
 
     def contact_row(self, org: str, person: Consumer, moved: bool) -> list[str]:
         rng = self.rng
@@ -196,7 +197,7 @@ class B2CGenerator:
         values = [
             record_id, self.account(org, person), first, last, email, "", phone, "",
             street, city.name, postal, city.state if rng.random() < 0.7 else "",
-            person.country.spelling(rng), self.birthdate_as_typed(person), "Web",
+            person.country.spelling(rng), self.birthdate_as_typed(person, record_id, created), "Web",
             boolean(rng.random() < 0.1), boolean(rng.random() < 0.05), "", "",
             sf_timestamp(created), sf_timestamp(modified), sf_timestamp(stamp), "false",
         ]  # fmt: skip
