@@ -6,7 +6,7 @@ and the rules tables alone, so a bug in the hygiene macros or the write policy f
 the offending rows (empty = the invariant holds), for tests and for the checks' metadata.
 
 - no invalid new value (phones by libphonenumber's is_valid_number, e-mails by syntax, no markup,
-  control or bidi characters);
+  control or bidi characters; no placeholder, pre-1900 or future date);
 - no real contact point (e-mail, phone) replaced by another: contact points are only filled (or
   a placeholder, a non-address or a misspelled provider domain replaced);
 - no value longer than the target field (field_dictionary.yaml max_length);
@@ -16,6 +16,7 @@ the offending rows (empty = the invariant holds), for tests and for the checks' 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import dagster as dg
 import duckdb
@@ -26,12 +27,12 @@ from aeglobal_pipeline.governance.checks import PLAN, _result, _rows
 # Person-field plan rows with what the field dictionary says about their field on that object.
 _PERSON_FIELD_ROWS = """
     select plan.*, dictionary.field as canonical_field, dictionary.match_form, dictionary.contact_point,
-           dictionary.max_length
+           dictionary.max_length, dictionary.value_type
     from marts.writeback_plan as plan
     inner join rules.field_dictionary as dictionary
         on dictionary.kind = 'central' and dictionary.object = plan.object
         and dictionary.api_name = plan.field
-    where dictionary.survivorship and dictionary.value_type = 'text'
+    where dictionary.survivorship and dictionary.value_type in ('text', 'date')
 """
 FORMULA = re.compile(r"^\s*[=+\-@]")
 E164_WITH_EXTENSION = re.compile(r"^\+[1-9][0-9]{6,14}( ext\. [0-9]+)?$")
@@ -63,10 +64,30 @@ def invalid_value_problem(row: dict) -> str | None:
     return None
 
 
+def implausible_date_problem(value: str | None, placeholders: set[str]) -> str | None:
+    """Why a date (ISO text) cannot be a birthdate the plan may write (None when it can): a
+    placeholder of the seed's `birthdate` kind, before 1900, or in the future."""
+    text = (value or "").strip()[:10]
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return "not a date"
+    if text in placeholders:
+        return "placeholder date"
+    if day < date(1900, 1, 1) or day > date.today():
+        return "implausible date"
+    return None
+
+
 def find_invalid_new_values(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    placeholder_dates = {value for (value,) in con.execute(
+        "select trim(value) from reference.placeholder_values where kind = 'birthdate'").fetchall()}
     found = []
     for row in _person_field_rows(con):
-        problem = invalid_value_problem(row)
+        if row["value_type"] == "date":
+            problem = implausible_date_problem(row["new_value"], placeholder_dates)
+        else:
+            problem = invalid_value_problem(row)
         if problem:
             found.append({**row, "problem": problem})
     return found
@@ -122,7 +143,8 @@ def _check(finder, what: str) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=PLAN, name="no_invalid_new_value", blocking=True)
 def no_invalid_new_value() -> dg.AssetCheckResult:
-    """No plan row writes an invalid value (a phone libphonenumber calls invalid, a non-address, markup)."""
+    """No plan row writes an invalid value (a phone libphonenumber calls invalid, a non-address, markup,
+    a placeholder or implausible date)."""
     return _check(find_invalid_new_values, "plan rows writing an invalid value")
 
 

@@ -14,20 +14,24 @@ then the governance marts on the same warehouse:
                no chain cut)
     write-back Sofia Brandt, 1900-01-01 on one record and none on another: the placeholder
                never wins (golden_person) nor is written (writeback_plan, with birthdate
-               unprotected in precedence.yaml so the plan could write it), and is a finding
+               unprotected in precedence.yaml so the plan could write it), and is a finding;
+               the blocking plan check refuses such a date on its own
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 from identity_reads import global_ids
 from snapshot_helpers import write_snapshot
 
 from aeglobal_pipeline import warehouse
+from aeglobal_pipeline.governance.plan_checks import find_invalid_new_values
 from aeglobal_pipeline.governance.rules import load_rules
 from aeglobal_pipeline.governance.tables import write_rules
 from aeglobal_pipeline.identity.resolve import resolve_identities
@@ -141,3 +145,19 @@ def test_a_placeholder_birthdate_never_wins_nor_is_written_and_is_a_finding(reso
     assert findings[f"{key(40)} birthdate"].startswith('birthdate: placeholder — "1900-01-01"')
     assert findings[f"{key(30)} birthdate"].startswith('birthdate: not before the record was created')
     assert f"{key(11)} birthdate" not in findings
+
+
+def test_the_plan_check_refuses_a_placeholder_or_implausible_birthdate(resolved, tmp_path):
+    """Independent of the models: the blocking plan check re-judges every date the plan writes."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(resolved, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert find_invalid_new_values(con) == []  # the plan as built writes 1984-05-06
+        bad = ["1900-01-01", "1970-01-01", "1850-06-01", "2999-01-01"]
+        con.executemany(
+            "insert into marts.writeback_plan"
+            " values ('crm_emea', 'Contact', ?, 'Birthdate', null, ?, 'x', 'test', 'P9')",
+            [(f"BAD{i}", value) for i, value in enumerate(bad)])
+        caught = {row["record_id"]: row["problem"] for row in find_invalid_new_values(con)}
+    assert caught == {"BAD0": "placeholder date", "BAD1": "placeholder date",
+                      "BAD2": "implausible date", "BAD3": "implausible date"}
