@@ -4,9 +4,9 @@
   (source systems, country aliases, legal suffixes, mail-domain lists, placeholder birthdates).
   Raw rows carry the time the extraction last changed them (`_extracted_at`): an incremental
   build redoes the rows whose record or account changed since the newest change it already
-  holds, and every row when the
-  reference data changed. Rows whose record left the source are deleted by a post-hook. The
-  result equals a full build (tests/test_incremental_pipeline.py compares them).
+  holds, and every row when the reference data changed. Rows whose record left the source are
+  deleted by a post-hook. The result equals a full build (tests/test_incremental_pipeline.py
+  compares them).
 #}
 
 {% macro reference_version() -%}
