@@ -100,7 +100,6 @@ def resolved(identity_home):
                "--exclude", "resource_type:test", "resource_type:unit_test"])
     resolve_identities(run_id="dob1")
     run_dbt(path, upstream=False)
-    run_dbt(path, upstream=False)  # again, incremental: the models a second run compiles
     return path
 
 
