@@ -5,7 +5,8 @@ are few (or, with `contact_points="none"`, absent). Persons live in households: 
 children at one address, mostly sharing the family name; now and then twins (same family,
 birthdate and address, different given names) or a son named after his father (`Jr.`). Names
 carry the B2B mode's noise (`people.render_name`: nicknames, transliterations, typos, swapped
-order, initials) plus what consumer sign-up forms add: a missing given name, two typos.
+order, initials) plus what consumer sign-up forms add: a missing given name, two typos; a
+birthdate left empty, day and month swapped, or a placeholder (`noise.birthdate_as_keyed`).
 People move: a later record may carry a new address. Namesakes are never copied: every name is
 drawn from the frequency tables, so common names collide often and rare ones almost never.
 
