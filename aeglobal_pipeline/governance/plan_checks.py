@@ -6,7 +6,7 @@ and the rules tables alone, so a bug in the hygiene macros or the write policy f
 the offending rows (empty = the invariant holds), for tests and for the checks' metadata.
 
 - no invalid new value (phones by libphonenumber's is_valid_number, e-mails by syntax, no markup,
-  control or bidi characters);
+  control or bidi characters; no placeholder, pre-1900 or future date);
 - no real contact point (e-mail, phone) replaced by another: contact points are only filled (or
   a placeholder, a non-address or a misspelled provider domain replaced);
 - no value longer than the target field (field_dictionary.yaml max_length);
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from functools import lru_cache
 
 import dagster as dg
@@ -28,12 +29,12 @@ from aeglobal_pipeline.governance.checks import PLAN, _result, _rows
 # Person-field plan rows with what the field dictionary says about their field on that object.
 _PERSON_FIELD_ROWS = """
     select plan.*, dictionary.field as canonical_field, dictionary.match_form, dictionary.contact_point,
-           dictionary.max_length
+           dictionary.max_length, dictionary.value_type
     from marts.writeback_plan as plan
     inner join rules.field_dictionary as dictionary
         on dictionary.kind = 'central' and dictionary.object = plan.object
         and dictionary.api_name = plan.field
-    where dictionary.survivorship and dictionary.value_type = 'text'
+    where dictionary.survivorship and dictionary.value_type in ('text', 'date')
 """
 FORMULA = re.compile(r"^\s*[=+\-@]")
 E164_WITH_EXTENSION = re.compile(r"^\+[1-9][0-9]{6,14}( ext\. [0-9]+)?$")
@@ -67,10 +68,30 @@ def invalid_value_problem(row: dict) -> str | None:
     return None
 
 
+def implausible_date_problem(value: str | None, placeholders: set[str]) -> str | None:
+    """Why a date (ISO text) cannot be a birthdate the plan may write (None when it can): a
+    placeholder of the seed's `birthdate` kind, before 1900, or in the future."""
+    text = (value or "").strip()[:10]
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return "not a date"
+    if text in placeholders:
+        return "placeholder date"
+    if day < date(1900, 1, 1) or day > date.today():
+        return "implausible date"
+    return None
+
+
 def find_invalid_new_values(con: duckdb.DuckDBPyConnection, rows: list[dict] | None = None) -> list[dict]:
+    placeholder_dates = {value for (value,) in con.execute(
+        "select trim(value) from reference.placeholder_values where kind = 'birthdate'").fetchall()}
     found = []
     for row in _person_field_rows(con) if rows is None else rows:
-        problem = invalid_value_problem(row)
+        if row["value_type"] == "date":
+            problem = implausible_date_problem(row["new_value"], placeholder_dates)
+        else:
+            problem = invalid_value_problem(row)
         if problem:
             found.append({**row, "problem": problem})
     return found
@@ -125,7 +146,8 @@ def find_formula_values(con: duckdb.DuckDBPyConnection, rows: list[dict] | None 
 # (check name, finder, what its violations are, description): one Dagster check each.
 _PLAN_VALUE_CHECKS = [
     ("no_invalid_new_value", find_invalid_new_values, "plan rows writing an invalid value",
-     "No plan row writes an invalid value (a phone libphonenumber calls invalid, a non-address, markup)."),
+     "No plan row writes an invalid value (a phone libphonenumber calls invalid, a non-address, markup, "
+     "a placeholder or implausible date)."),
     ("no_contact_point_replaced", find_replaced_contact_points, "plan rows replacing a contact point",
      "No plan row replaces a real e-mail or phone with another: contact points are only filled."),
     ("no_value_over_target_length", find_overlong_values, "plan rows longer than their target field",

@@ -5,7 +5,8 @@ are few (or, with `contact_points="none"`, absent). Persons live in households: 
 children at one address, mostly sharing the family name; now and then twins (same family,
 birthdate and address, different given names) or a son named after his father (`Jr.`). Names
 carry the B2B mode's noise (`people.render_name`: nicknames, transliterations, typos, swapped
-order, initials) plus what consumer sign-up forms add: a missing given name, two typos.
+order, initials) plus what consumer sign-up forms add: a missing given name, two typos; a
+birthdate left empty, day and month swapped, or a placeholder (`noise.birthdate_as_keyed`).
 People move: a later record may carry a new address. Namesakes are never copied: every name is
 drawn from the frequency tables, so common names collide often and rare ones almost never.
 
@@ -24,6 +25,7 @@ from random import Random
 
 from aeglobal_pipeline.config import SourcesFile, write_sources
 from aeglobal_pipeline.sandbox.names import NameBank, PersonName, Weighted, slug, typo
+from aeglobal_pipeline.sandbox.noise import birthdate_as_keyed
 from aeglobal_pipeline.sandbox.people import render_name
 from aeglobal_pipeline.sandbox.records import (
     CRM_ORGS,
@@ -173,14 +175,14 @@ class B2CGenerator:
             last = f"{last} {person.suffix}"
         return first, last
 
-    def birthdate_as_typed(self, person: Consumer) -> str:
+    def birthdate_as_typed(self, person: Consumer, record_id: str, created: int) -> str:
         rng = self.rng
         if rng.random() < 0.08:
             return ""
         year, month, day = person.birthdate.split("-")
         if rng.random() < 0.02 and int(day) <= 12:
             return f"{year}-{day}-{month}"  # day and month swapped
-        return person.birthdate
+        return birthdate_as_keyed(record_id, person.birthdate, created)
 
     def contact_row(self, org: str, person: Consumer, moved: bool) -> list[str]:
         rng = self.rng
@@ -196,7 +198,7 @@ class B2CGenerator:
         values = [
             record_id, self.account(org, person), first, last, email, "", phone, "",
             street, city.name, postal, city.state if rng.random() < 0.7 else "",
-            person.country.spelling(rng), self.birthdate_as_typed(person), "Web",
+            person.country.spelling(rng), self.birthdate_as_typed(person, record_id, created), "Web",
             boolean(rng.random() < 0.1), boolean(rng.random() < 0.05), "", "",
             sf_timestamp(created), sf_timestamp(modified), sf_timestamp(stamp), "false",
         ]  # fmt: skip

@@ -8,8 +8,10 @@ generator's one `Random`, so a seed still gives byte-identical files.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from random import Random
 
+from aeglobal_pipeline.sandbox.names import Weighted
 from aeglobal_pipeline.sandbox.people import Job, Person
 from aeglobal_pipeline.sandbox.world import stable_seed
 
@@ -133,3 +135,23 @@ def foreign_mobile(rng: Random, person: Person):
         return person.mobile
     abroad = [c for c in countries().values() if c.org != person.country.org]
     return mobile(rng, rng.choice(abroad))
+
+
+# -- birthdates --------------------------------------------------------------------------------
+# Of the records that carry a Birthdate: where it was unknown, a legacy import or a mandatory
+# date picker left a default instead (1900-01-01 most often, the Unix epoch, other "earliest
+# date" defaults, or the day the record was keyed in). Drawn from the record's own stream
+# (stable_seed), so the rest of a snapshot stays what the seed gave before this was added.
+PLACEHOLDER_BIRTHDATE_SHARE = 0.04
+PLACEHOLDER_BIRTHDATES = Weighted(["1900-01-01", "1970-01-01", "1901-01-01", "1899-12-31", "created"],
+                                  [50, 20, 8, 7, 15])
+
+
+def birthdate_as_keyed(record_id: str, birthdate: str, created: int) -> str:
+    """The Birthdate a record holds: the person's `birthdate` (ISO; '' if not kept), or now and
+    then a placeholder; `created` is the record's creation time (epoch seconds)."""
+    draw = Random(stable_seed("placeholder birthdate", record_id))
+    if not birthdate or draw.random() >= PLACEHOLDER_BIRTHDATE_SHARE:
+        return birthdate
+    value = PLACEHOLDER_BIRTHDATES.pick(draw)
+    return datetime.fromtimestamp(created, UTC).date().isoformat() if value == "created" else value

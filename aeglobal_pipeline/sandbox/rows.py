@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aeglobal_pipeline.sandbox.noise import (
     EXTENSION_WRITTEN,
     address_noise,
+    birthdate_as_keyed,
     company_noise,
     email_noise,
     extension,
@@ -238,7 +239,8 @@ class RowWriter:
             record_id, account, first, last, email, phone,
             person.mobile.format(rng, person.country.code) if person.mobile and rng.random() < 0.4 else "",
             job.title if rng.random() < 0.8 else "", street, city, postal, state,
-            person.country.spelling(rng), person.birthdate if rng.random() < 0.15 else "",
+            person.country.spelling(rng),
+            birthdate_as_keyed(record_id, person.birthdate if rng.random() < 0.15 else "", created),
             LEAD_SOURCES.pick(rng), boolean(opted), boolean(person.do_not_call),
             rng.choice(BRANDS[org]), "", sf_timestamp(created), sf_timestamp(modified),
             sf_timestamp(stamp), self.deleted(),

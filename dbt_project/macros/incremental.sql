@@ -1,11 +1,12 @@
 {#
   Incremental person records. A record's row in int_person_records__unioned / int_person_records
   depends on its own raw row, its account (company name of a Contact) and the reference data
-  (source systems, country aliases, legal suffixes, mail-domain lists). Raw rows carry the time
-  the extraction last changed them (`_extracted_at`): an incremental build redoes the rows whose
-  record or account changed since the newest change it already holds, and every row when the
-  reference data changed. Rows whose record left the source are deleted by a post-hook. The
-  result equals a full build (tests/test_incremental_pipeline.py compares them).
+  (source systems, country aliases, legal suffixes, mail-domain lists, placeholder birthdates).
+  Raw rows carry the time the extraction last changed them (`_extracted_at`): an incremental
+  build redoes the rows whose record or account changed since the newest change it already
+  holds, and every row when the reference data changed. Rows whose record left the source are
+  deleted by a post-hook. The result equals a full build (tests/test_incremental_pipeline.py
+  compares them).
 #}
 
 {% macro reference_version() -%}
@@ -21,6 +22,8 @@
                             from {{ ref('free_mail_domains') }}), '')
         || '#' || coalesce((select string_agg(local_part, '|' order by local_part)
                             from {{ ref('role_mailbox_local_parts') }}), '')
+        || '#' || coalesce((select string_agg(value, '|' order by value)
+                            from {{ ref('placeholder_values') }} where kind = 'birthdate'), '')
     )
 {%- endmacro %}
 

@@ -57,7 +57,7 @@ def _common(row: dict[str, str]) -> dict[str, str]:
         "first": pick("FirstName", "firstName"), "last": pick("LastName", "lastName"),
         "email": pick("Email", "email"), "phone": pick("Phone", "phone"), "mobile": pick("MobilePhone"),
         "company": pick("Company", "company"), "street": pick("Street", "MailingStreet"),
-        "country": pick("Country", "MailingCountry", "country"),
+        "country": pick("Country", "MailingCountry", "country"), "birthdate": pick("Birthdate"),
     }  # fmt: skip
 
 
@@ -173,3 +173,15 @@ def test_a_number_typed_without_country_code_means_the_persons_number_in_the_rec
             wrong += e164 not in attributes[person]["phone"]
     assert national > PERSONS * 0.3
     assert wrong == 0, f"{wrong} of {national} national-format numbers are not the person's"
+
+
+def test_a_few_birthdates_are_placeholders_and_the_truth_keeps_the_real_one(generated):
+    _, _, attributes, records = generated
+    typed = [(person, r["birthdate"]) for person, _, r in records if r["birthdate"]]
+    placeholders = [(person, typed_date) for person, typed_date in typed
+                    if typed_date not in attributes[person]["birthdate"]]
+    assert 0.01 < len(placeholders) / len(typed) < 0.08  # legacy imports: a few percent
+    assert {"1900-01-01", "1970-01-01"} <= {typed_date for _, typed_date in placeholders}
+    for person, _ in placeholders:  # the person's real birthdate, as truth has it
+        (actual,) = attributes[person]["birthdate"]
+        assert "1930" < actual < "2010"

@@ -25,6 +25,10 @@
             {#- the E.164 form plus its extension where the number is valid, else the raw text -#}
             {%- set value = 'coalesce(' ~ name ~ '_write_form, ' ~ name ~ '_raw)' -%}
             {%- set norm = name ~ '_e164' -%}
+        {%- elif type == 'date' -%}
+            {#- the date as typed, an implausible one included: hygiene reports it (value_problem) -#}
+            {%- set value = name ~ '_raw' -%}
+            {%- set norm = name ~ '_raw' -%}
         {%- elif form in ('name', 'email', 'company') -%}
             {%- set value = name -%}
             {%- set norm = name ~ '_norm' -%}

@@ -10,7 +10,7 @@
 {% macro hygiene_placeholders() -%}
     {#- kind → [lower-cased values] of seed placeholder_values, plus 'email_domain_typo'. -#}
     {%- set found = {'any': [], 'name': [], 'company': [], 'email_local': [], 'email_domain': [],
-                     'email_domain_typo': []} -%}
+                     'birthdate': [], 'email_domain_typo': []} -%}
     {#- The seeds' tables, not ref(): in a dbt unit test ref() names the test's fixture, which a
         query at compile time cannot read. Each calling model declares `-- depends_on:` both seeds. -#}
     {%- if execute -%}
@@ -38,7 +38,11 @@
 
 {% macro value_problem(f, v, placeholders) -%}
     {#- Why value `v` of field `f` is invalid; null when it is valid. -#}
-    {%- if f.type != 'varchar' or f.form == 'exact' -%}
+    {%- if f.type == 'date' -%}
+        {#- judged where the record is built (a placeholder, before 1900, not before the record's
+            creation): int_person_records carries the verdict beside the value as typed -#}
+        {{ f.name }}_problem
+    {%- elif f.type != 'varchar' or f.form == 'exact' -%}
         null::varchar
     {%- elif f.form == 'phone' -%}
         case when {{ v }} is not null and not coalesce({{ f.name }}_is_valid, false)

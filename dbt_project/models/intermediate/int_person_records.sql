@@ -65,7 +65,10 @@ final as (
         phone.is_valid as phone_is_valid, mobile.is_valid as mobile_is_valid,
         phone.write_form as phone_write_form, mobile.write_form as mobile_write_form,
         records.company, records.company_norm, records.account_record_key,
-        records.street, records.city, records.postal_code, records.state, records.birthdate,
+        records.street, records.city, records.postal_code, records.state,
+        -- null where the birthdate as typed (birthdate_raw) is a placeholder or implausible
+        -- (birthdate_problem, int_person_records__unioned)
+        records.birthdate, records.birthdate_raw, records.birthdate_problem,
         records.country_code, records.status, records.email_opt_out, records.phone_opt_out,
         records.converted_contact_key, records.crm_lead_key, records.crm_contact_key,
         records.written_global_person_id, records.created_at, records.last_modified_at,

@@ -157,6 +157,12 @@ country_aliases as (
 
 ),
 
+birthdate_placeholders as (
+
+    select trim(value) as value from {{ ref('placeholder_values') }} where kind = 'birthdate'
+
+),
+
 with_context as (
 
     select
@@ -173,7 +179,19 @@ with_context as (
             case when upper(trim(unioned.country)) in (select country_code from country_aliases)
                  then upper(trim(unioned.country)) end,
             country_aliases.country_code
-        ) as country_code
+        ) as country_code,
+        -- A birthdate that cannot be the person's: a default legacy imports and date pickers
+        -- leave (seed placeholder_values, kind birthdate), before 1900, or not before the day the
+        -- record was created (a future date, the creation date itself). Missing for identity and
+        -- survivorship; governance reports it with the date as typed (birthdate_raw).
+        case
+            when unioned.birthdate is null then null
+            when strftime(unioned.birthdate, '%Y-%m-%d') in (select value from birthdate_placeholders)
+                then 'placeholder'
+            when unioned.birthdate < date '1900-01-01' then 'before 1900'
+            when unioned.birthdate >= coalesce(unioned.created_at::date, current_date)
+                then 'not before the record was created'
+        end as birthdate_problem
     from to_build as unioned
     cross join reference
     left join source_systems on source_systems.source = unioned.source
@@ -195,7 +213,10 @@ final as (
         company_resolved as company,
         {{ company_match_form('company_resolved') }} as company_norm,
         account_record_key,
-        street, city, postal_code, state, birthdate,
+        street, city, postal_code, state,
+        case when birthdate_problem is null then birthdate end as birthdate,
+        birthdate as birthdate_raw,
+        birthdate_problem,
         country as country_raw,
         country_code,
         status,
