@@ -20,7 +20,7 @@ FEATURE_COLUMNS = (
     "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
     "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
     "name_suffix", "given_name_known", "family_name_known", "email_names_holder",
-    "given_name_latin", "family_name_latin", "name_latin_key",
+    "given_name_latin", "family_name_latin", "name_latin_key", "salutation_sex",
 )  # fmt: skip
 
 
@@ -423,6 +423,37 @@ class GenerationComparison(_Comparison):
         return ["null", "same", "one_side", "different"]
 
 
+class SexComparison(_Comparison):
+    """The sex a salutation names (Mr. / Herr vs Ms. / Mrs. / Frau): colleagues who share
+    family name, company and switchboard and have close given names (Johanna / Johannes, Maria /
+    Mario) are often told apart by nothing else.
+
+    Agreement carries no weight (m = u, fixed): the given name already says the sex, so
+    counting it again would add evidence for every look-alike of one sex. A contradiction is
+    trained like any level (EM learns how often an org's salutations are wrong, e.g. a picklist
+    default "Mr." on a woman's record)."""
+
+    kind: Literal["sex"]
+    column: Column = "salutation_sex"
+
+    def build(self) -> cl.ComparisonCreator:
+        s = self.column
+        levels = [
+            cll.CustomLevel(f'"{s}_l" IS NULL OR "{s}_r" IS NULL').configure(
+                is_null_level=True, label_for_charts="No sex named on one side (blank, Dr., Mx.)"
+            ),
+            cll.ExactMatchLevel(s).configure(
+                label_for_charts="Same sex (no weight: the given name says it already)",
+                m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True,
+            ),
+            cll.ElseLevel().configure(label_for_charts="Salutations contradict (Mr. / Ms.)"),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def level_ids(self) -> list[str]:
+        return ["null", "same", "contradicts"]
+
+
 Comparison = Annotated[
     ExactComparison
     | JaroWinklerComparison
@@ -431,8 +462,9 @@ Comparison = Annotated[
     | PhoneComparison
     | LocationComparison
     | DateComparison
-    | GenerationComparison,
+    | GenerationComparison
+    | SexComparison,
     Field(discriminator="kind"),
 ]
 COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date",
-                    "generation")
+                    "generation", "sex")

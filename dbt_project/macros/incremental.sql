@@ -21,6 +21,8 @@
                             from {{ ref('free_mail_domains') }}), '')
         || '#' || coalesce((select string_agg(local_part, '|' order by local_part)
                             from {{ ref('role_mailbox_local_parts') }}), '')
+        || '#' || coalesce((select string_agg(salutation || '=' || sex, '|' order by salutation, sex)
+                            from {{ ref('salutation_sex') }}), '')
     )
 {%- endmacro %}
 
