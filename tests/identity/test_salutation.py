@@ -2,8 +2,8 @@
 
 Colleagues at one company who share family name, switchboard and office and have close given
 names (Johanna / Johannes) are often told apart by nothing but "Ms." and "Mr.". A salutation is
-sometimes wrong (a picklist default), so the person's own identifiers override it; "Ms." and
-"Mrs." name one sex.
+sometimes wrong (a picklist default), so the person's own identifiers override it, and where
+the given names are the same it is the salutation that is wrong; "Ms." and "Mrs." name one sex.
 """
 
 from __future__ import annotations
@@ -32,20 +32,24 @@ def test_johanna_and_johannes_at_one_office_stay_apart_even_through_a_blank_salu
     assert [decision for decision, _ in links.values()] == ["kept_apart"]
 
 
-def test_a_wrong_salutation_yields_to_the_persons_own_mobile(identity_home):
+def test_a_wrong_salutation_yields_to_the_persons_own_mobile_or_the_same_given_name(identity_home):
     mobile = {"mobile_e164": "+4915112345678"}
     people = [
         hand_record("crm_emea:Contact:FA1", "Francisca", "Alvarez", salutation="Ms.", **mobile, **OFFICE),
-        # the picklist's default left on her lead
-        hand_record("crm_emea:Lead:FA2", "Francisca", "Alvarez", salutation="Mr.", **mobile, **OFFICE),
+        # the picklist's default left on her lead, with a typo in her name: her mobile joins them
+        hand_record("crm_emea:Lead:FA2", "Franziska", "Alvarez", salutation="Mr.", **mobile, **OFFICE),
         # her colleague: nothing of his own is shared
         hand_record("crm_emea:Lead:FA3", "Francisco", "Alvarez", salutation="Mr.", **OFFICE),
+        # the same given name says one sex: the salutation is what is wrong
+        hand_record("crm_emea:Lead:FA4", "Francisca", "Alvarez", salutation="Mr.", **OFFICE),
     ]
     identity_home.reset_warehouse(people)
     resolve_identities(run_id="sal2")
     ids = global_ids()
-    assert ids["crm_emea:Contact:FA1"] == ids["crm_emea:Lead:FA2"]
+    assert ids["crm_emea:Contact:FA1"] == ids["crm_emea:Lead:FA2"] == ids["crm_emea:Lead:FA4"]
     assert ids["crm_emea:Lead:FA3"] != ids["crm_emea:Contact:FA1"]
+    links = scored_links("crm_emea:Contact:FA1", "crm_emea:Lead:FA2")
+    assert [decision for decision, _ in links.values()] == ["accepted"]
 
 
 def test_ms_and_mrs_and_a_title_naming_no_sex_are_no_contradiction(identity_home):
