@@ -73,25 +73,26 @@ class SexComparison(_Comparison):
     family name, company and switchboard and have close given names (Johanna / Johannes, Maria /
     Mario) are often told apart by nothing else.
 
-    Agreement carries no weight (m = u, fixed): the given name already says the sex, so
-    counting it again would add evidence for every look-alike of one sex. A contradiction is
-    trained like any level (EM learns how often an org's salutations are wrong, e.g. a picklist
-    default "Mr." on a woman's record)."""
+    Evidence only through never_link_on: every level weighs nothing (m = u, fixed). Agreement
+    would count the sex the given name already says a second time, for every look-alike of one
+    sex; a weight on a contradiction would push such a pair below grey_zone_lower, where it is
+    not kept and so cannot be kept apart across chains, and would count against one person's
+    records where the salutation is the field that is wrong (a picklist default)."""
 
     kind: Literal["sex"]
     column: Column = "salutation_sex"
 
     def build(self) -> cl.ComparisonCreator:
         s = self.column
+        neutral = {"m_probability": 0.5, "u_probability": 0.5, "fix_m_probability": True,
+                   "fix_u_probability": True}
         levels = [
             cll.CustomLevel(f'"{s}_l" IS NULL OR "{s}_r" IS NULL').configure(
                 is_null_level=True, label_for_charts="No sex named on one side (blank, Dr., Mx.)"
             ),
-            cll.ExactMatchLevel(s).configure(
-                label_for_charts="Same sex (no weight: the given name says it already)",
-                m_probability=0.5, u_probability=0.5, fix_m_probability=True, fix_u_probability=True,
-            ),
-            cll.ElseLevel().configure(label_for_charts="Salutations contradict (Mr. / Ms.)"),
+            cll.ExactMatchLevel(s).configure(label_for_charts="Same sex (no weight)", **neutral),
+            cll.ElseLevel().configure(label_for_charts="Salutations contradict (Mr. / Ms.; no weight)",
+                                      **neutral),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
 
