@@ -71,19 +71,21 @@ class GenerationComparison(_Comparison):
 class SexComparison(_Comparison):
     """The sex a salutation names (Mr. / Herr vs Ms. / Mrs. / Frau): colleagues who share
     family name, company and switchboard and have close given names (Johanna / Johannes, Maria /
-    Mario) are often told apart by nothing else.
+    Mario) are often told apart by nothing else. Where the given names are the same, they say
+    one sex and the salutation is the field that is wrong (a picklist default): its own level,
+    `same_given_name`, no contradiction.
 
     Evidence only through never_link_on: every level weighs nothing (m = u, fixed). Agreement
     would count the sex the given name already says a second time, for every look-alike of one
     sex; a weight on a contradiction would push such a pair below grey_zone_lower, where it is
-    not kept and so cannot be kept apart across chains, and would count against one person's
-    records where the salutation is the field that is wrong (a picklist default)."""
+    not kept and so cannot be kept apart across chains."""
 
     kind: Literal["sex"]
     column: Column = "salutation_sex"
+    given_column: Column = "given_name_known"
 
     def build(self) -> cl.ComparisonCreator:
-        s = self.column
+        s, g = self.column, self.given_column
         neutral = {"m_probability": 0.5, "u_probability": 0.5, "fix_m_probability": True,
                    "fix_u_probability": True}
         levels = [
@@ -91,10 +93,14 @@ class SexComparison(_Comparison):
                 is_null_level=True, label_for_charts="No sex named on one side (blank, Dr., Mx.)"
             ),
             cll.ExactMatchLevel(s).configure(label_for_charts="Same sex (no weight)", **neutral),
+            cll.ExactMatchLevel(g).configure(
+                label_for_charts="Salutations contradict, same given name: a wrong salutation (no weight)",
+                **neutral,
+            ),
             cll.ElseLevel().configure(label_for_charts="Salutations contradict (Mr. / Ms.; no weight)",
                                       **neutral),
         ]
         return cl.CustomComparison(levels, output_column_name=self.name)
 
     def level_ids(self) -> list[str]:
-        return ["null", "same", "contradicts"]
+        return ["null", "same", "same_given_name", "contradicts"]
