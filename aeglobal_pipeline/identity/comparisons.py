@@ -11,47 +11,14 @@ from typing import Annotated, Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
-# Columns of the matching feature table (identity.features) the rules may refer to.
-FEATURE_COLUMNS = (
-    "given_name_norm", "family_name_norm", "full_name", "family_first", "given_nick_groups",
-    "name_tokens_key", "name_tokens", "given_initial", "family_initial", "email_match",
-    "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
-    "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",
-    "name_suffix", "given_name_known", "family_name_known", "email_names_holder",
-    "given_name_latin", "family_name_latin", "name_latin_key",
-)  # fmt: skip
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def check_columns(columns: list[str]) -> list[str]:
-    unknown = [c for c in columns if c not in FEATURE_COLUMNS]
-    if unknown:
-        raise ValueError(f"unknown column(s) {unknown}; known: {', '.join(FEATURE_COLUMNS)}")
-    return columns
-
-
-Column = Annotated[str, Field(description="a matching feature column")]
-
-
-class _Comparison(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # Splink output column, shown in charts
-
-    def columns(self) -> list[str]:
-        return [v for k, v in self if k.endswith("column") and isinstance(v, str)]
-
-    @model_validator(mode="after")
-    def _known_columns(self):
-        check_columns(self.columns())
-        return self
-
-    def level_ids(self) -> list[str]:
-        """Names of the comparison levels in order (null level first); never_link_on uses them."""
-        return []
+from aeglobal_pipeline.identity.comparison_base import Column, _Comparison
+from aeglobal_pipeline.identity.identifier_comparisons import (
+    DateComparison,
+    GenerationComparison,
+    SexComparison,
+)
 
 
 class ExactComparison(_Comparison):
@@ -367,62 +334,6 @@ class LocationComparison(_Comparison):
         return ["null", "address", "address_typo", "postal", "postal_typo", "city", "city_typo", "different"]
 
 
-class DateComparison(_Comparison):
-    kind: Literal["date"]
-    column: Column = "birthdate"
-
-    def build(self) -> cl.ComparisonCreator:
-        # Splink's DateOfBirthComparison levels, except that the typo level is Damerau-Levenshtein
-        # over the digits as keyed (YYYYMMDD): 1956 keyed as 1965 is one slip of the fingers, not
-        # a person born nine years later, and so is 11/23 keyed as 12/13. A day and month swapped
-        # (a form in the other country's order) is no other person either.
-        d = self.column
-        digits = f"strftime(\"{d}_l\", '%Y%m%d')", f"strftime(\"{d}_r\", '%Y%m%d')"
-        swapped = (f'(year("{d}_l") = year("{d}_r") AND month("{d}_l") = day("{d}_r") '
-                   f'AND day("{d}_l") = month("{d}_r"))')
-        seconds = f'abs(epoch("{d}_l") - epoch("{d}_r"))'
-        levels = [
-            cll.NullLevel(d),
-            cll.ExactMatchLevel(d).configure(label_for_charts="Exact match on date of birth"),
-            cll.CustomLevel(f"damerau_levenshtein({digits[0]}, {digits[1]}) <= 1 OR {swapped}").configure(
-                label_for_charts="One typo or transposition apart, or day and month swapped"
-            ),
-            cll.CustomLevel(f"{seconds} <= 2629800").configure(label_for_charts="Within a month"),
-            cll.CustomLevel(f"{seconds} <= 31557600").configure(label_for_charts="Within a year"),
-            cll.CustomLevel(f"{seconds} <= 315576000").configure(label_for_charts="Within ten years"),
-            cll.ElseLevel(),
-        ]
-        return cl.CustomComparison(levels, output_column_name=self.name)
-
-    def level_ids(self) -> list[str]:
-        return ["null", "exact", "one_edit", "month", "year", "ten_years", "different"]
-
-
-class GenerationComparison(_Comparison):
-    """Generational suffix ("Jr.", "Sr.", "III"): a father and son share name, company, phone
-    and address; the suffix is often the only thing that tells their records apart."""
-
-    kind: Literal["generation"]
-    column: Column = "name_suffix"
-
-    def build(self) -> cl.ComparisonCreator:
-        s = self.column
-        levels = [
-            cll.And(cll.CustomLevel(f'"{s}_l" IS NULL'), cll.CustomLevel(f'"{s}_r" IS NULL')).configure(
-                is_null_level=True, label_for_charts="No suffix on either side"
-            ),
-            cll.ExactMatchLevel(s).configure(label_for_charts="Same suffix"),
-            cll.CustomLevel(f'"{s}_l" IS NULL OR "{s}_r" IS NULL').configure(
-                label_for_charts="Suffix on one side only"
-            ),
-            cll.ElseLevel().configure(label_for_charts="Different suffixes"),
-        ]
-        return cl.CustomComparison(levels, output_column_name=self.name)
-
-    def level_ids(self) -> list[str]:
-        return ["null", "same", "one_side", "different"]
-
-
 Comparison = Annotated[
     ExactComparison
     | JaroWinklerComparison
@@ -431,8 +342,9 @@ Comparison = Annotated[
     | PhoneComparison
     | LocationComparison
     | DateComparison
-    | GenerationComparison,
+    | GenerationComparison
+    | SexComparison,
     Field(discriminator="kind"),
 ]
 COMPARISON_KINDS = ("exact", "jaro_winkler", "person_name", "email", "phone", "location", "date",
-                    "generation")
+                    "generation", "sex")

@@ -41,14 +41,14 @@ RECORD_COLUMNS = (
     "record_key", "source", "object", "record_id", "given_name_norm", "family_name_norm",
     "email_norm", "is_role_mailbox", "is_free_mail", "phone_e164", "mobile_e164", "company_norm", "street",
     "city", "postal_code", "birthdate", "country_code", "converted_contact_key", "crm_lead_key",
-    "crm_contact_key", "written_global_person_id", "created_at", "is_deleted",
+    "crm_contact_key", "written_global_person_id", "created_at", "is_deleted", "salutation_sex",
 )  # fmt: skip
 # The record columns FEATURES_SQL reads: the links step loads only these, so a feature reading
 # any other column fails loudly instead of escaping the change detection built on them.
 FEATURE_INPUTS = (
     "record_key", "source", "object", "given_name_norm", "family_name_norm", "email_norm",
     "is_role_mailbox", "is_free_mail", "phone_e164", "mobile_e164", "company_norm", "street", "city",
-    "postal_code", "birthdate", "country_code",
+    "postal_code", "birthdate", "country_code", "salutation_sex",
 )  # fmt: skip
 # A record's features change only when this hash of its inputs does (a DuckDB hash: UBIGINT).
 INPUTS_HASH_SQL = f"hash({', '.join(FEATURE_INPUTS[1:])})"
@@ -131,6 +131,8 @@ WITH base AS (
         nullif(trim(regexp_replace(lower(strip_accents(street)), '[^a-z0-9]+', ' ', 'g')), '')
             AS street_norm,
         birthdate,
+        -- m / f from the salutation (dbt seed salutation_sex); null when it names no sex
+        CASE WHEN salutation_sex IN ('m', 'f') THEN salutation_sex END AS salutation_sex,
         coalesce(is_free_mail, false) AS is_free_mail,
         {name_script_sql("coalesce(given_name_norm, '') || coalesce(family_name_norm, '')")}
             AS name_script

@@ -17,12 +17,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from splink import SettingsCreator, block_on
 
 from aeglobal_pipeline.config import ConfigError, read_yaml
-from aeglobal_pipeline.identity.comparisons import (
-    COMPARISON_KINDS,
-    Comparison,
-    _Strict,
-    check_columns,
-)
+from aeglobal_pipeline.identity.comparison_base import _Strict, check_columns
+from aeglobal_pipeline.identity.comparisons import COMPARISON_KINDS, Comparison
 
 UNIQUE_ID = "record_key"
 # Kept on every scored pair so the steward report can show the evidence side by side.

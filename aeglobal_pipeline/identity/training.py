@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from aeglobal_pipeline.identity.comparisons import check_columns
+from aeglobal_pipeline.identity.comparison_base import check_columns
 from aeglobal_pipeline.identity.features import FEATURES_TABLE
 from aeglobal_pipeline.identity.settings import DeterministicRules, MatchingRules
 

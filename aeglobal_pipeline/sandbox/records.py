@@ -69,12 +69,14 @@ LEAD_FIELDS = [
     "City", "PostalCode", "State", "Country", "Status", "LeadSource", "HasOptedOutOfEmail",
     "DoNotCall", "IsConverted", "ConvertedContactId", "ConvertedAccountId", "Brand__c",
     "Global_Person_Id__c", "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted",
+    "Salutation",
 ]  # fmt: skip
 CONTACT_FIELDS = [
     "Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title",
     "MailingStreet", "MailingCity", "MailingPostalCode", "MailingState", "MailingCountry",
     "Birthdate", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "Brand__c",
     "Global_Person_Id__c", "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted",
+    "Salutation",
 ]  # fmt: skip
 ACCOUNT_FIELDS = [
     "Id", "Name", "Website", "Industry", "BillingCountry", "BillingCity", "CreatedDate",
@@ -83,7 +85,7 @@ ACCOUNT_FIELDS = [
 PROSPECT_FIELDS = [
     "id", "email", "firstName", "lastName", "company", "jobTitle", "country", "city", "phone",
     "optedOut", "isDoNotEmail", "score", "grade", "salesforceLeadId", "salesforceContactId",
-    "salesforceAccountId", "createdAt", "updatedAt", "isDeleted",
+    "salesforceAccountId", "createdAt", "updatedAt", "isDeleted", "salutation",
 ]  # fmt: skip
 # Regional custom fields per org and object (appended after the standard columns).
 CUSTOM_FIELDS = {

@@ -8,6 +8,7 @@ person's CRM record, as the real connector does when it matches by e-mail).
 
 from __future__ import annotations
 
+from random import Random
 from typing import TYPE_CHECKING
 
 from aeglobal_pipeline.sandbox.noise import (
@@ -41,6 +42,7 @@ from aeglobal_pipeline.sandbox.records import (
     lifecycle_times,
     sf_timestamp,
 )
+from aeglobal_pipeline.sandbox.salutations import salutation
 from aeglobal_pipeline.sandbox.truth_attributes import attribute_rows
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ class RowWriter:
         self.role_first: dict[int, list] = {}
         self.role_crm: dict[tuple[int, str], tuple[str, str, str, str]] = {}
         self.switchboard_first: dict[int, list] = {}
+        # Its own stream: salutations leave every other value of a seed's snapshot unchanged.
+        self.salutation_rng = Random(generator.seed ^ 0x5A1)
 
     # shared values -------------------------------------------------------------------------
     def created_at(self, person: Person, job_index: int) -> int:
@@ -162,6 +166,9 @@ class RowWriter:
         street_typed, city_typed = address_noise(self.rng, street_variant(self.rng, street), city.name)
         return street_typed, city_typed, postal, state
 
+    def salutation(self, source: str, person: Person) -> str:
+        return salutation(self.salutation_rng, source, person.name.gender, person.country.language)
+
     def opted_out(self, person: Person) -> bool:
         # Consent differs between a person's copies: one system heard the opt-out, others not.
         return person.opted_out != (self.rng.random() < 0.08)
@@ -245,6 +252,7 @@ class RowWriter:
             rng.choice(BRANDS[org]), "", sf_timestamp(created), sf_timestamp(modified),
             sf_timestamp(stamp), self.deleted(),
         ]  # fmt: skip
+        values.append(self.salutation(org, person))
         values += self.custom(org, "Contact", person, created, opted)
         self.out.row(org, "Contact", values, person.person_id)
         self.note_shared(record_key, person, job, email_kind, phone_kind)
@@ -282,6 +290,7 @@ class RowWriter:
             rng.choice(BRANDS[org]), "", sf_timestamp(created), sf_timestamp(modified),
             sf_timestamp(stamp), self.deleted(),
         ]  # fmt: skip
+        values.append(self.salutation(org, person))
         values += self.custom(org, "Lead", person, created, opted)
         self.out.row(org, "Lead", values, person.person_id)
         self.note_shared(record_key, person, job, email_kind, phone_kind)
@@ -328,6 +337,7 @@ class RowWriter:
             person.jobs[job_index].company.city.name if job.company else person.home_city.name,
             phone, boolean(opted), boolean(rng.random() < 0.03), str(score), GRADES.pick(rng),
             *link, ae_timestamp(created), ae_timestamp(modified), self.deleted(),
+            self.salutation(bu, person),
         ]  # fmt: skip
         self.out.row(bu, "Prospect", values, person.person_id)
         self.note_shared(record_key, person, job, email_kind, phone_kind)

@@ -19,7 +19,8 @@ with its kind. Kinds:
 - company: `current` and `former` (each accepted legal-suffix form), `none` (Self-employed /
   Freelancer for a person without an employer).
 - street / city / postal_code / state: `work` (the current employer's site), `former_work`, `home`.
-- country_code: `home` (ISO code). birthdate: `actual`.
+- country_code: `home` (ISO code). birthdate: `actual`. sex: `actual` (m / f; no field of the
+  write-back: what a record's salutation should say, to measure look-alikes of the other sex).
 
 Rows are written per person as the person's records are, so memory stays bounded.
 """
@@ -120,6 +121,7 @@ def attribute_rows(person: Person, names: NameBank) -> Iterator[tuple[str, str, 
         ("postal_code", "home", person.home_postal),
         ("country_code", "home", person.country.code),
         ("birthdate", "actual", person.birthdate),
+        ("sex", "actual", person.name.gender),
     ]
     if person.home_city.state:
         rows.append(("state", "home", person.home_city.state))

@@ -14,8 +14,8 @@ from aeglobal_pipeline.sources.raw_tables import ObjectShape
 _SALESFORCE_SYSTEM = ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted")
 # What the AE extract requests (v5 returns only the fields asked for) and the view always carries.
 PROSPECT_COLUMNS = (
-    "id", "email", "firstName", "lastName", "company", "jobTitle", "country", "city", "phone",
-    "optedOut", "isDoNotEmail", "score", "grade", "salesforceLeadId", "salesforceContactId",
+    "id", "email", "salutation", "firstName", "lastName", "company", "jobTitle", "country", "city",
+    "phone", "optedOut", "isDoNotEmail", "score", "grade", "salesforceLeadId", "salesforceContactId",
     "salesforceAccountId", "createdAt", "updatedAt", "isDeleted",
 )
 
@@ -61,14 +61,14 @@ OBJECTS: dict[str, ObjectDescriptor] = {
     d.name: d
     for d in (
         _salesforce("Lead", "raw.salesforce_leads", (
-            "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Company", "Title",
-            "Street", "City", "PostalCode", "State", "Country", "Status", "LeadSource",
+            "Id", "Salutation", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Company",
+            "Title", "Street", "City", "PostalCode", "State", "Country", "Status", "LeadSource",
             "HasOptedOutOfEmail", "DoNotCall", "IsConverted", "ConvertedContactId",
             "ConvertedAccountId", "Global_Person_Id__c", "Brand__c", *_SALESFORCE_SYSTEM[1:],
         )),
         _salesforce("Contact", "raw.salesforce_contacts", (
-            "Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title",
-            "MailingStreet", "MailingCity", "MailingPostalCode", "MailingState", "MailingCountry",
+            "Id", "AccountId", "Salutation", "FirstName", "LastName", "Email", "Phone", "MobilePhone",
+            "Title", "MailingStreet", "MailingCity", "MailingPostalCode", "MailingState", "MailingCountry",
             "Birthdate", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "Global_Person_Id__c",
             "Brand__c", *_SALESFORCE_SYSTEM[1:],
         )),

@@ -24,6 +24,8 @@
                             from {{ ref('role_mailbox_local_parts') }}), '')
         || '#' || coalesce((select string_agg(value, '|' order by value)
                             from {{ ref('placeholder_values') }} where kind = 'birthdate'), '')
+        || '#' || coalesce((select string_agg(salutation || '=' || sex, '|' order by salutation, sex)
+                            from {{ ref('salutation_sex') }}), '')
     )
 {%- endmacro %}
 

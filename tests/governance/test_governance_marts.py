@@ -31,26 +31,30 @@ CONTACT_NA = "003000000000001AAA"
 LEAD_NA = "00Q000000000002AAA"
 OBJECTS = {
     "crm_emea": {"Lead": [{
-        "Id": LEAD_DE, "FirstName": "Anna", "LastName": "Schmidt", "Email": "a@northwind.de",
+        "Id": LEAD_DE, "Salutation": "Frau",
+        "FirstName": "Anna", "LastName": "Schmidt", "Email": "a@northwind.de",
         "Phone": "030 1234567", "Company": "Northwind", "Country": "DE", "Status": "Working - Contacted",
         "HasOptedOutOfEmail": "false", "DoNotCall": "false", "Global_Person_Id__c": "",
         "LastModifiedDate": "2024-01-10T10:00:00.000+0000", "IsDeleted": "false",
     }]},
     "ae_emea": {"Prospect": [{
-        "id": "7001", "email": "a.alt@northwind.de", "firstName": "Anna", "lastName": "Schmidt", "phone": "",
+        "id": "7001", "salutation": "",
+        "email": "a.alt@northwind.de", "firstName": "Anna", "lastName": "Schmidt", "phone": "",
         "company": "Northwind",
         "country": "DE", "optedOut": "true", "isDoNotEmail": "false",
         "salesforceLeadId": LEAD_DE, "updatedAt": "2025-01-15T08:30:00+00:00", "isDeleted": "false",
     }]},
     "crm_na": {
         "Contact": [{
-            "Id": CONTACT_NA, "FirstName": "Anna", "LastName": "Schmidt", "Email": "anna@us-corp.com",
+            "Id": CONTACT_NA, "Salutation": "Sig.ra",
+            "FirstName": "Anna", "LastName": "Schmidt", "Email": "anna@us-corp.com",
             "Phone": "+1 212 555 0147", "MailingCountry": "DE", "HasOptedOutOfEmail": "false",
             "DoNotCall": "true", "Global_Person_Id__c": "GP_OLD",
             "LastModifiedDate": "2025-06-01T12:00:00.000+0000", "IsDeleted": "false",
         }],
         "Lead": [{
-            "Id": LEAD_NA, "FirstName": "Bob", "LastName": "Lee", "Email": "bob@acme.com", "Country": "US",
+            "Id": LEAD_NA, "Salutation": "Mr",
+            "FirstName": "Bob", "LastName": "Lee", "Email": "bob@acme.com", "Country": "US",
             "Status": "Mystery Status", "HasOptedOutOfEmail": "false", "DoNotCall": "false",
             "Legacy_Score__c": "17", "Global_Person_Id__c": "GP2",
             "LastModifiedDate": "2025-03-01T12:00:00.000+0000", "IsDeleted": "false",
@@ -121,6 +125,19 @@ def test_global_id_on_every_crm_record_and_not_on_prospects(built):
     assert changes[(CONTACT_NA, "Global_Person_Id__c")]["current_value"] == "GP_OLD"
     assert (LEAD_NA, "Global_Person_Id__c") not in changes  # already right
     assert not [k for k in changes if k[0] == "7001" and k[1].startswith("Global")]
+
+
+def test_salutation_names_a_sex_for_identity_and_is_never_written_back(built):
+    warehouse, _ = built
+    sexes = dict((r["record_id"], r["salutation_sex"]) for r in rows(
+        warehouse, "select record_id, salutation_sex from intermediate.int_person_records"))
+    assert sexes == {LEAD_DE: "f", "7001": None, CONTACT_NA: "f", LEAD_NA: "m"}
+    seed = rows(warehouse, "select sex from reference.salutation_sex where salutation in ('ms', 'mrs')")
+    assert {r["sex"] for r in seed} == {"f"} and len(seed) == 2  # marriage changes no sex
+    changes = plan(warehouse)
+    # The prospect's empty fields are filled from its person (its phone) but never its salutation.
+    assert ("7001", "phone") in changes
+    assert not [key for key in changes if key[1].lower() == "salutation"]
 
 
 def test_dbt_unit_tests_pass(built):

@@ -49,6 +49,15 @@ LEGAL_SUFFIX = re.compile(
     r"s\.l\.|lda\.?|oy|ab|as|a/s|spa|srl|sl|lda)\s*$"
 )
 NO_COMPANY = {"", "n a", "na", "private", "not provided", "self employed", "freelancer", "none"}
+SALUTATION_SEX = {
+    "mr": "m", "herr": "m", "m": "m", "sr": "m", "sig": "m", "dhr": "m", "pan": "m",
+    "ms": "f", "mrs": "f", "miss": "f", "frau": "f", "mme": "f", "sra": "f", "sig ra": "f",
+    "mevr": "f", "pani": "f",
+}  # fmt: skip
+
+
+def salutation_sex(salutation: str | None) -> str | None:
+    return SALUTATION_SEX.get(re.sub(r"[^a-z]+", " ", fold(salutation)).strip())
 
 
 def fold(text: str | None) -> str:
@@ -145,6 +154,7 @@ def _row(source, name, brand, obj, r, accounts, countries) -> dict:
     g = r.get
     if obj == "Prospect":
         record_id, first, last = g("id"), g("firstName"), g("lastName")
+        salutation = g("salutation")
         email_raw, phone_raw, mobile_raw = g("email"), g("phone"), None
         company, account = g("company"), g("salesforceAccountId")
         street, city, postal, state, birth = None, g("city"), None, None, None
@@ -159,6 +169,7 @@ def _row(source, name, brand, obj, r, accounts, countries) -> dict:
     else:
         contact = obj == "Contact"
         record_id, first, last = g("Id"), g("FirstName"), g("LastName")
+        salutation = g("Salutation")
         email_raw, phone_raw, mobile_raw = g("Email"), g("Phone"), g("MobilePhone")
         account = g("AccountId")
         company = accounts.get(account) if contact else g("Company")
@@ -186,6 +197,8 @@ def _row(source, name, brand, obj, r, accounts, countries) -> dict:
         "legal_entity": source["legal_entity"],
         "region": source["region"],
         "brand": brand,
+        "salutation": salutation or None,
+        "salutation_sex": salutation_sex(salutation),
         "given_name": first,
         "family_name": last,
         "given_name_norm": name_norm(first),
@@ -239,7 +252,8 @@ def build_int_person_records(snapshot: Path, con: duckdb.DuckDBPyConnection) -> 
 
 
 CONTRACT_COLUMNS = (
-    "record_key", "source", "object", "record_id", "legal_entity", "region", "brand", "given_name",
+    "record_key", "source", "object", "record_id", "legal_entity", "region", "brand", "salutation",
+    "salutation_sex", "given_name",
     "family_name", "given_name_norm", "family_name_norm", "email", "email_norm", "email_local",
     "email_domain", "is_free_mail", "is_role_mailbox", "phone_e164", "mobile_e164", "company",
     "company_norm", "account_record_key", "street", "city", "postal_code", "state", "birthdate",
@@ -265,6 +279,8 @@ def hand_record(record_key: str, given: str, family: str, **values) -> dict:
     )  # fmt: skip
     if "company" in values:
         values.setdefault("company_norm", company_norm(values["company"]))
+    if "salutation" in values:
+        values.setdefault("salutation_sex", salutation_sex(values["salutation"]))
     row.update(values)
     return row
 

@@ -53,6 +53,7 @@ final as (
     select
         records.record_key, records.source, records.object, records.record_id,
         records.legal_entity, records.region, records.brand,
+        records.salutation, records.salutation_sex,
         records.given_name, records.family_name, records.given_name_norm, records.family_name_norm,
         records.email, emails.email_norm, emails.email_local, emails.email_domain,
         emails.email_domain in (select domain from free_mail_domains) as is_free_mail,

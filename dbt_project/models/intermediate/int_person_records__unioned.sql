@@ -11,6 +11,7 @@
 -- depends_on: {{ ref('company_legal_suffixes') }}
 -- depends_on: {{ ref('free_mail_domains') }}
 -- depends_on: {{ ref('role_mailbox_local_parts') }}
+-- depends_on: {{ ref('salutation_sex') }}
 
 -- Leads, Contacts and Prospects in one shape, before phone numbers are parsed (int_phone_numbers).
 -- Incremental: only records (or their accounts) changed since the last build are redone; see
@@ -45,7 +46,7 @@ source_systems as (
 lead_records as (
 
     select
-        record_key, source, 'Lead' as object, lead_id as record_id,
+        record_key, source, 'Lead' as object, lead_id as record_id, salutation,
         first_name as given_name, last_name as family_name, email, phone, mobile_phone,
         company, source || ':Account:' || converted_account_id as account_record_key,
         street, city, postal_code, state, null::date as birthdate, country, status,
@@ -62,7 +63,7 @@ lead_records as (
 contact_records as (
 
     select
-        record_key, source, 'Contact' as object, contact_id as record_id,
+        record_key, source, 'Contact' as object, contact_id as record_id, salutation,
         first_name, last_name, email, phone, mobile_phone,
         null as company, source || ':Account:' || account_id,
         street, city, postal_code, state, birthdate, country, null as status,
@@ -78,7 +79,7 @@ prospect_records as (
 
     select
         prospects.record_key, prospects.source, 'Prospect' as object, prospect_id as record_id,
-        first_name, last_name, email, phone, null as mobile_phone,
+        salutation, first_name, last_name, email, phone, null as mobile_phone,
         company, source_systems.connected_crm || ':Account:' || salesforce_account_id,
         null as street, city, null as postal_code, null as state, null::date, country, null as status,
         coalesce(opted_out, false) or coalesce(is_do_not_email, false), null::boolean,
@@ -163,6 +164,12 @@ birthdate_placeholders as (
 
 ),
 
+salutation_sex as (
+
+    select * from {{ ref('salutation_sex') }}
+
+),
+
 with_context as (
 
     select
@@ -191,12 +198,15 @@ with_context as (
             when unioned.birthdate < date '1900-01-01' then 'before 1900'
             when unioned.birthdate >= coalesce(unioned.created_at::date, current_date)
                 then 'not before the record was created'
-        end as birthdate_problem
+        end as birthdate_problem,
+        -- m / f where the salutation names a sex (Mr., Frau, Mme); Dr., Mx. or blank: null
+        salutation_sex.sex as salutation_sex
     from to_build as unioned
     cross join reference
     left join source_systems on source_systems.source = unioned.source
     left join accounts on accounts.record_key = unioned.account_record_key
     left join country_aliases on country_aliases.alias = {{ lookup_key('unioned.country') }}
+    left join salutation_sex on salutation_sex.salutation = {{ lookup_key('unioned.salutation') }}
 
 ),
 
@@ -204,7 +214,7 @@ final as (
 
     select
         record_key, source, object, record_id, legal_entity, region, brand_resolved as brand,
-        given_name, family_name,
+        salutation, salutation_sex, given_name, family_name,
         {{ fold_name('given_name') }} as given_name_norm,
         {{ fold_name('family_name') }} as family_name_norm,
         {{ email_clean('email') }} as email,

@@ -10,6 +10,7 @@
 -- depends_on: {{ ref('free_mail_domains') }}
 -- depends_on: {{ ref('role_mailbox_local_parts') }}
 -- depends_on: {{ ref('placeholder_values') }}
+-- depends_on: {{ ref('salutation_sex') }}
 
 -- The global persons an incremental governance build redoes (macros/incremental_governance.sql):
 -- appended here, cleared by int_governance__build_state when the build completes. Compared with

@@ -13,6 +13,7 @@ renamed as (
         _source as source,
         id as prospect_id,
         {{ blank_as_null('email') }} as email,
+        {{ blank_as_null('salutation') }} as salutation,
         {{ blank_as_null('firstName') }} as first_name,
         {{ blank_as_null('lastName') }} as last_name,
         {{ blank_as_null('company') }} as company,

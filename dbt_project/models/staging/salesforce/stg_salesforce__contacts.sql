@@ -13,6 +13,7 @@ renamed as (
         _source as source,
         {{ salesforce_id('Id') }} as contact_id,
         {{ salesforce_id('AccountId') }} as account_id,
+        {{ blank_as_null('Salutation') }} as salutation,
         {{ blank_as_null('FirstName') }} as first_name,
         {{ blank_as_null('LastName') }} as last_name,
         {{ blank_as_null('Email') }} as email,

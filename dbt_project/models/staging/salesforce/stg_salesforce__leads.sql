@@ -12,6 +12,7 @@ renamed as (
         _record_key as record_key,
         _source as source,
         {{ salesforce_id('Id') }} as lead_id,
+        {{ blank_as_null('Salutation') }} as salutation,
         {{ blank_as_null('FirstName') }} as first_name,
         {{ blank_as_null('LastName') }} as last_name,
         {{ blank_as_null('Email') }} as email,
