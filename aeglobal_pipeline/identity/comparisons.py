@@ -71,17 +71,40 @@ class PersonNameComparison(_Comparison):
     term_frequency: bool = True
 
     def build(self) -> cl.ComparisonCreator:
-        g, f = self.given_column, self.family_column
-        g_known, f_known = self.given_known_column, self.family_known_column
         high, *lower = sorted(self.thresholds, reverse=True)
-        tf = {"tf_adjustment_column": self.full_name_column} if self.term_frequency else {}
-        family_close = cll.Or(cll.JaroWinklerLevel(f, high), cll.ExactMatchLevel(self.family_first_column))
-        # An initial ("J.") or a nickname in the same group as the other side's name.
-        given_compatible = cll.Or(
+        # One object shared by the levels below (Splink levels are configured in place).
+        family_close = cll.Or(cll.JaroWinklerLevel(self.family_column, high),
+                              cll.ExactMatchLevel(self.family_first_column))
+        levels = [
+            self._null_level(),
+            *self._whole_name_levels(high, lower, family_close),
+            *self._fuzzy_levels(lower),
+            *self._partial_name_levels(high, family_close),
+        ]
+        return cl.CustomComparison(levels, output_column_name=self.name)
+
+    def _given_compatible(self) -> cll.Or:
+        """An initial ("J.") or a nickname in the same group as the other side's name."""
+        g = self.given_column
+        return cll.Or(
             cll.ArrayIntersectLevel(self.nickname_column, 1),
             cll.CustomLevel(_initial_of(f"{g}_l", f"{g}_r")),
         )
-        given_close = cll.Or(cll.JaroWinklerLevel(g, high), given_compatible)
+
+    def _null_level(self) -> cll.Or:
+        # Names in different scripts (张伟 vs Wei Zhang) meet only through their Latin forms;
+        # where those differ too, transliteration is too lossy to call it a contradiction.
+        script = self.script_column
+        other_script = self._other_script_sql(same_order=False)
+        return cll.Or(
+            cll.And(cll.NullLevel(self.given_known_column), cll.NullLevel(self.family_known_column)),
+            cll.CustomLevel(f'"{script}_l" <> "{script}_r" AND NOT ({other_script})'),
+        ).configure(is_null_level=True, label_for_charts="No comparable name")
+
+    def _whole_name_levels(self, high: float, lower: list[float], family_close: cll.Or) -> list:
+        """Both parts agree in some form: exact, swapped, close, in another script, nickname."""
+        g, f = self.given_column, self.family_column
+        tf = {"tf_adjustment_column": self.full_name_column} if self.term_frequency else {}
         t = self.tokens_column
         # "Jove Real, Pastor" vs "Pastor Jove": every part of the shorter name is in the longer.
         tokens_subset = cll.CustomLevel(
@@ -89,22 +112,14 @@ class PersonNameComparison(_Comparison):
             f'(list_has_all("{t}_l", "{t}_r") OR list_has_all("{t}_r", "{t}_l"))'
         ).configure(label_for_charts="All parts of one name in the other")
         # "Perrert, R." vs "Richard Perrert": swapped order with a typo or an initial.
+        loosest = lower[-1] if lower else high
         swapped_close = cll.CustomLevel(
-            f'(jaro_winkler_similarity("{g}_l", "{f}_r") >= {lower[-1] if lower else high} '
+            f'(jaro_winkler_similarity("{g}_l", "{f}_r") >= {loosest} '
             f"OR {_initial_of(f'{g}_l', f'{f}_r')}) AND "
-            f'(jaro_winkler_similarity("{f}_l", "{g}_r") >= {lower[-1] if lower else high} '
+            f'(jaro_winkler_similarity("{f}_l", "{g}_r") >= {loosest} '
             f"OR {_initial_of(f'{f}_l', f'{g}_r')})"
         ).configure(label_for_charts="Swapped order, close")
-        # Names in different scripts (张伟 vs Wei Zhang) meet only through their Latin forms;
-        # where those differ too, transliteration is too lossy to call it a contradiction.
-        script = self.script_column
-        other_script = self._other_script_sql(same_order=False)
-        null = cll.Or(
-            cll.And(cll.NullLevel(g_known), cll.NullLevel(f_known)),
-            cll.CustomLevel(f'"{script}_l" <> "{script}_r" AND NOT ({other_script})'),
-        ).configure(is_null_level=True, label_for_charts="No comparable name")
-        levels = [
-            null,
+        return [
             cll.ExactMatchLevel(self.full_name_column).configure(label_for_charts="Exact full name", **tf),
             cll.ColumnsReversedLevel(g, f, symmetrical=True).configure(
                 label_for_charts="Given and family swapped"
@@ -118,21 +133,30 @@ class PersonNameComparison(_Comparison):
             cll.CustomLevel(self._other_script_sql(same_order=True)).configure(
                 label_for_charts="Same name in another script (same Latin forms, same order)"
             ),
-            cll.CustomLevel(other_script).configure(
+            cll.CustomLevel(self._other_script_sql(same_order=False)).configure(
                 label_for_charts="Same name in another script, reversed or one edit apart"
             ),
-            cll.And(given_compatible, family_close).configure(
+            cll.And(self._given_compatible(), family_close).configure(
                 label_for_charts="Nickname or initial, family name close"
             ),
             tokens_subset,
             swapped_close,
         ]
-        for threshold in lower:
-            levels.append(
-                cll.And(cll.JaroWinklerLevel(g, threshold), cll.JaroWinklerLevel(f, threshold)).configure(
-                    label_for_charts=f"Both names Jaro-Winkler >= {threshold}"
-                )
+
+    def _fuzzy_levels(self, lower: list[float]) -> list:
+        g, f = self.given_column, self.family_column
+        return [
+            cll.And(cll.JaroWinklerLevel(g, threshold), cll.JaroWinklerLevel(f, threshold)).configure(
+                label_for_charts=f"Both names Jaro-Winkler >= {threshold}"
             )
+            for threshold in lower
+        ]
+
+    def _partial_name_levels(self, high: float, family_close: cll.Or) -> list:
+        """One part agrees (allowing a slip), the other differs or is missing; then nothing."""
+        g, f = self.given_column, self.family_column
+        g_known, f_known = self.given_known_column, self.family_known_column
+        given_close = cll.Or(cll.JaroWinklerLevel(g, high), self._given_compatible())
         # "Jasmine" / "Jasmien", "Kai" / "Kia": one slip in a short given name, which
         # Jaro-Winkler scores low, with the family name close. Not "only the family name agrees":
         # twins and relatives have names that differ by more than one keystroke.
@@ -143,7 +167,7 @@ class PersonNameComparison(_Comparison):
             ),
             family_close,
         ).configure(label_for_charts="Family name close, given name one typo apart")
-        levels += [
+        return [
             given_typo,
             # "Müller" vs "Thomas Müller": a form left the given name empty. Not a contradiction
             # like "Anna Müller" vs "Thomas Müller" (relatives, colleagues, twins).
@@ -165,7 +189,6 @@ class PersonNameComparison(_Comparison):
             ),
             cll.ElseLevel().configure(label_for_charts="Different names"),
         ]
-        return cl.CustomComparison(levels, output_column_name=self.name)
 
     def _other_script_sql(self, *, same_order: bool) -> str:
         """SQL: two scripts whose Latin forms agree: given with given and family with family
