@@ -93,9 +93,11 @@ def find_unmapped_statuses(con: duckdb.DuckDBPyConnection) -> list[dict]:
     )
 
 
-def _result(rows: list[dict], what: str) -> dg.AssetCheckResult:
+def _result(rows: list[dict], what: str, **check) -> dg.AssetCheckResult:
+    """`check`: check_name and asset_key, where one step yields several checks' results."""
     sample = [{k: str(v) for k, v in row.items()} for row in rows[:SAMPLE]]
     return dg.AssetCheckResult(
+        **check,
         passed=not rows,
         metadata={"violations": dg.MetadataValue.int(len(rows)), "sample": dg.MetadataValue.json(sample)},
         description=f"{len(rows)} {what}" if rows else None,

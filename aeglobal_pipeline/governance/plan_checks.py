@@ -169,11 +169,7 @@ def plan_value_checks() -> Iterator[dg.AssetCheckResult]:
     with connect(read_only=True) as con:
         rows = _person_field_rows(con)
         for name, finder, what, _ in _PLAN_VALUE_CHECKS:
-            result = _result(finder(con, rows), what)
-            yield dg.AssetCheckResult(
-                check_name=name, asset_key=PLAN, passed=result.passed,
-                metadata=result.metadata, description=result.description,
-            )
+            yield _result(finder(con, rows), what, check_name=name, asset_key=PLAN)
 
 
 plan_checks = [plan_value_checks]

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from random import Random
 
+from aeglobal_pipeline.sandbox.names import Weighted
+
 # Share of records with a salutation, per system (not tuned to any matching rule).
 FILL_RATE = {"crm_emea": 0.55, "crm_na": 0.45, "crm_apac": 0.40, "ae_emea": 0.30, "ae_na": 0.22}
 DEFAULT_FILL_RATE = 0.35
 WRONG_SEX = 0.015  # the other sex's salutation (a slip, a picklist default)
 NEUTRAL = (("Dr.", 0.04), ("Prof.", 0.005), ("Mx.", 0.003))
-ENGLISH = {"m": (("Mr.", 1.0),), "f": (("Ms.", 0.6), ("Mrs.", 0.3), ("Miss", 0.1))}
+ENGLISH = {"m": Weighted(["Mr."], [1.0]), "f": Weighted(["Ms.", "Mrs.", "Miss"], [0.6, 0.3, 0.1])}
 # Local picklist values where an org offers them (crm_emea), by the person's country's language.
 LOCAL = {
     "de": {"m": "Herr", "f": "Frau"}, "fr": {"m": "M.", "f": "Mme"}, "es": {"m": "Sr.", "f": "Sra."},
@@ -26,15 +28,6 @@ LOCAL = {
 }  # fmt: skip
 LOCAL_PICKLIST_ORGS = {"crm_emea"}
 LOCAL_SHARE = 0.3
-
-
-def _pick(rng: Random, options: tuple[tuple[str, float], ...]) -> str:
-    draw = rng.random() * sum(weight for _, weight in options)
-    for value, weight in options:
-        draw -= weight
-        if draw < 0:
-            return value
-    return options[-1][0]
 
 
 def salutation(rng: Random, source: str, sex: str, language: str) -> str:
@@ -50,4 +43,4 @@ def salutation(rng: Random, source: str, sex: str, language: str) -> str:
     local = LOCAL.get(language)
     if local and source in LOCAL_PICKLIST_ORGS and rng.random() < LOCAL_SHARE:
         return local[typed]
-    return _pick(rng, ENGLISH[typed])
+    return ENGLISH[typed].pick(rng)
