@@ -24,6 +24,7 @@ from random import Random
 from aeglobal_pipeline.config import write_sources
 from aeglobal_pipeline.sandbox.names import (
     NameBank,
+    PersonName,
     Weighted,
     feminine_polish,
     masculine_polish,
@@ -49,6 +50,9 @@ from aeglobal_pipeline.sandbox.world import street as make_street
 TRUTH_FIELDS = ["source", "object", "record_id", "person_id"]
 # Share of job changers whose records at the new employer carry their private e-mail address.
 PRIVATE_SIGNUP_AFTER_JOB_CHANGE = 0.4
+# Share of the persons who can have one (Generator.swappable) given a colleague with their name in
+# swapped order. Far above any real rate, as the other hard-negative kinds are: a stress sample.
+SWAPPED_COLLEAGUE_SHARE = 0.25
 MAX_NAMES_TRACKED = 250_000  # a sample of namesakes beyond, at a million persons
 HARD_NEGATIVE_FIELDS = ["record_key_a", "record_key_b", "reason"]
 
@@ -242,10 +246,33 @@ class Generator:
             if not person.in_household and rng.random() < 0.3:
                 person.household_email = person.personal_email
             self.pending.append(("relative", person, first_key))
-        if name.locale in ("zh", "ko") and rng.random() < 0.04 and person.jobs[0].company:
-            swapped = replace(name, given=name.family, family=name.given)
-            self.pending.append(("swapped", person, first_key, swapped))
+        if self.swappable(person) and rng.random() < SWAPPED_COLLEAGUE_SHARE:
+            self.pending.append(("swapped", person, first_key, self.swapped_name(name)))
         self.recent.append((person, first_key))
+
+    def swappable(self, person: Person) -> bool:
+        """Can a colleague bear this person's name in swapped order ("Zhang Wei" / "Wei Zhang")?
+        Only where the given name is itself a family name of the locale: a colleague whose
+        family name is "Yuhao" or "Junho" exists nowhere. Not for a look-alike itself (its own
+        swap would be the first person's name again: a namesake, not a swap)."""
+        name = person.name
+        return (
+            name.locale == "zh"
+            and not person.linked
+            and name.given != name.family  # "Li Li" swapped is "Li Li": a namesake
+            and person.jobs[0].company is not None
+            and (name.locale, name.given) in self.names.family_native
+        )
+
+    def swapped_name(self, name: PersonName) -> PersonName:
+        """The colleague's name: the tokens swapped, in native script too (魏 for the family
+        name Wei, not the first person's 伟), no spaced form of a one-syllable given name."""
+        family_native = self.names.family_native[(name.locale, name.given)]
+        return replace(
+            name, given=name.family, family=name.given, given_spaced="",
+            given_native=name.family_native if family_native else "",
+            family_native=family_native,
+        )  # fmt: skip
 
     # records -------------------------------------------------------------------------------
     def plan(self, person: Person) -> list[tuple[str, str, int]]:

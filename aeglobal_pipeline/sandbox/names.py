@@ -94,6 +94,10 @@ class NameBank:
             items.append((row["name"], row["native"], row["kana"]))
             weights.append(row["weight"])
         self.family = {key: Weighted(*value) for key, value in family.items()}
+        # (locale, family name) -> its native script, for the names the lists hold.
+        self.family_native = {
+            (locale, item[0]): item[1] for locale, (items, _) in family.items() for item in items
+        }
         words: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for row in read_table("words.csv"):
             words.setdefault((row["language"], row["kind"]), []).append((row["word"], row["extra"]))

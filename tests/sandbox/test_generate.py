@@ -14,7 +14,9 @@ from aeglobal_pipeline.config import parse_sources
 from aeglobal_pipeline.identity.metrics import register_truth_csv, score_clusterings
 from aeglobal_pipeline.sandbox.change import make_change
 from aeglobal_pipeline.sandbox.generate import generate_snapshot
+from aeglobal_pipeline.sandbox.names import NameBank
 from aeglobal_pipeline.sandbox.records import salesforce_id
+from aeglobal_pipeline.sandbox.truth_attributes import attributes_path
 
 PERSONS = 3000
 
@@ -236,3 +238,34 @@ def test_chained_changes_never_reuse_a_record_id(snapshot, tmp_path):
     records = _person_records(replace(snapshot, out=tmp_path / "day2"))
     added = day1["counts"]["new"] + day2["counts"]["new"]
     assert len(records) == len(_person_records(snapshot)) + added
+
+
+def test_a_swapped_name_colleague_bears_a_name_people_have(snapshot):
+    """A "Wei Zhang" beside a "Zhang Wei" at one company: only where the given name is a family
+    name too (no one's family name is "Yuhao" or "Junho"), with the swap in native script as well
+    (张伟 / 魏章, not one 张伟 for both), and never a swap of a swap (the first name again)."""
+    family_names = NameBank().family_native
+    truth = _truth(snapshot)
+    names: dict[str, dict[tuple[str, str], str]] = {}
+    for row in _rows(attributes_path(snapshot.truth_path)):
+        if row["kind"] in ("canonical", "native"):
+            names.setdefault(row["person_id"], {})[row["field"], row["kind"]] = row["value"]
+    pairs = [
+        (truth[p["record_key_a"]], truth[p["record_key_b"]])
+        for p in _rows(snapshot.hard_negatives_path)
+        if p["reason"] == "swapped_name_order_different_person"
+    ]
+    assert len(pairs) >= 3
+    for first, colleague in pairs:
+        a, b = names[first], names[colleague]
+        assert (a["given_name", "canonical"], a["family_name", "canonical"]) == (
+            b["family_name", "canonical"], b["given_name", "canonical"],
+        )  # fmt: skip
+        assert ("zh", b["family_name", "canonical"]) in family_names, (first, colleague)
+        assert _native(a) != _native(b) or _native(a) == (None, None), (first, colleague)
+    persons = [p for pair in pairs for p in pair]
+    assert len(persons) == len(set(persons)), "a swap of a swap"
+
+
+def _native(names: dict[tuple[str, str], str]) -> tuple[str | None, str | None]:
+    return names.get(("family_name", "native")), names.get(("given_name", "native"))
