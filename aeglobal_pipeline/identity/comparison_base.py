@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Columns of the matching feature table (identity.features) the rules may refer to.
 FEATURE_COLUMNS = (
-    "given_name_norm", "family_name_norm", "full_name", "family_first", "given_nick_groups",
+    "given_name_norm", "family_name_norm", "full_name", "full_name_one_field", "family_first",
+    "given_nick_groups",
     "name_tokens_key", "name_tokens", "given_initial", "family_initial", "email_match",
     "email_local_match", "email_work_domain", "phone_match", "mobile_match", "company_norm", "country_code",
     "city_norm", "postal_norm", "street_norm", "address_key", "name_script", "birthdate",

@@ -56,6 +56,7 @@ class PersonNameComparison(_Comparison):
     given_column: Column = "given_name_norm"
     family_column: Column = "family_name_norm"
     full_name_column: Column = "full_name"
+    one_field_column: Column = "full_name_one_field"
     family_first_column: Column = "family_first"
     nickname_column: Column = "given_nick_groups"
     script_column: Column = "name_script"
@@ -69,6 +70,10 @@ class PersonNameComparison(_Comparison):
     family_latin_column: Column = "family_name_latin"
     thresholds: list[Annotated[float, Field(gt=0, lt=1)]] = [0.92, 0.85]
     term_frequency: bool = True
+    # Family names of the locales written family first whose set is small and closed (Chinese,
+    # Korean): with exactly one of two swapped parts among them, only one reading of the name
+    # exists, so the swap is one person's name typed in two orders (`swapped_one_reading`).
+    family_first_surnames: list[Annotated[str, Field(pattern=r"^[a-z]{2,}$")]] = []
 
     def build(self) -> cl.ComparisonCreator:
         high, *lower = sorted(self.thresholds, reverse=True)
@@ -119,8 +124,14 @@ class PersonNameComparison(_Comparison):
             f'(jaro_winkler_similarity("{f}_l", "{g}_r") >= {loosest} '
             f"OR {_initial_of(f'{f}_l', f'{g}_r')})"
         ).configure(label_for_charts="Swapped order, close")
+        one = self.one_field_column
+        full = self.full_name_column
         return [
-            cll.ExactMatchLevel(self.full_name_column).configure(label_for_charts="Exact full name", **tf),
+            cll.ExactMatchLevel(full).configure(label_for_charts="Exact full name", **tf),
+            cll.CustomLevel(f'"{one}_l" = "{full}_r" OR "{full}_l" = "{one}_r"').configure(
+                label_for_charts="The full name in one field, the same name in two"
+            ),
+            *self._swapped_one_reading_level(),
             cll.ColumnsReversedLevel(g, f, symmetrical=True).configure(
                 label_for_charts="Given and family swapped"
             ),
@@ -141,6 +152,21 @@ class PersonNameComparison(_Comparison):
             ),
             tokens_subset,
             swapped_close,
+        ]
+
+    def _swapped_one_reading_level(self) -> list:
+        """Swapped order where one part only is a listed family name ("Chenghao Guo" / "Guo
+        Chenghao": no one's family name is Chenghao); none without a list. The list holds
+        validated lower-case words only, so it is written into the SQL as literals."""
+        if not self.family_first_surnames:
+            return []
+        g, f = self.given_column, self.family_column
+        listed = "[" + ", ".join(f"'{name}'" for name in sorted(set(self.family_first_surnames))) + "]"
+        return [
+            cll.And(
+                cll.ColumnsReversedLevel(g, f, symmetrical=True),
+                cll.CustomLevel(f'list_contains({listed}, "{g}_l") <> list_contains({listed}, "{f}_l")'),
+            ).configure(label_for_charts="Given and family swapped, one reading (one part a family name)")
         ]
 
     def _fuzzy_levels(self, lower: list[float]) -> list:
@@ -206,7 +232,8 @@ class PersonNameComparison(_Comparison):
     def level_ids(self) -> list[str]:
         fuzzy = [f"fuzzy_{t}" for t in sorted(self.thresholds, reverse=True)[1:]]
         return [
-            "null", "exact", "swapped", "fuzzy", "other_script", "other_script_close",
+            "null", "exact", "one_field", *(["swapped_one_reading"] if self.family_first_surnames else []),
+            "swapped", "fuzzy", "other_script", "other_script_close",
             "nickname_or_initial", "tokens_subset", "swapped_close", *fuzzy, "given_typo",
             "given_missing", "family_missing", "family_only", "family_close_only", "given_only", "different",
         ]  # fmt: skip

@@ -164,6 +164,14 @@ SELECT
     CASE WHEN street_norm IS NOT NULL AND postal_norm IS NOT NULL
          THEN street_norm || ' | ' || postal_norm END AS address_key,
     given_name_norm || ' ' || family_name_norm AS full_name,
+    -- the full name typed into one field: "Josep Rovira" in LastName beside an empty or
+    -- placeholder FirstName, or "Lidia" + "Lidia Huczek" (compared with the other record's
+    -- full name only: two records of "García López" alone may be two relatives)
+    CASE WHEN starts_with(family_name_norm, given_name_norm || ' ') THEN family_name_norm
+         WHEN coalesce(given_name_norm IN (SELECT value FROM name_placeholders), true)
+              AND contains(family_name_norm, ' ') THEN family_name_norm
+         WHEN coalesce(family_name_norm IN (SELECT value FROM name_placeholders), true)
+              AND contains(given_name_norm, ' ') THEN given_name_norm END AS full_name_one_field,
     regexp_extract(family_name_norm, '^[^ -]+') AS family_first,
     -- order-free name key: "wei zhang" and "zhang wei" block together
     array_to_string(list_sort(string_split_regex(
