@@ -25,7 +25,7 @@ from splink.backends.duckdb import DuckDBAPI
 from aeglobal_pipeline.config import aeglobal_home
 from aeglobal_pipeline.identity import term_frequencies
 from aeglobal_pipeline.identity.features import FEATURES_TABLE
-from aeglobal_pipeline.identity.settings import MatchingRules
+from aeglobal_pipeline.identity.settings import DeterministicRules, MatchingRules
 from aeglobal_pipeline.identity.training import (
     TrainingReport,
     choose_prior,
@@ -147,8 +147,33 @@ def train_model(
     attempted = [s for s in report.sessions if s["status"] != "skipped"]
     if attempted and len(report.failed) == len(attempted):
         raise ValueError(f"identity model: every EM training session failed: {report.failed}")
+    if prior is not None and prior.recall_from_model:
+        _prior_again_from_model(linker, rules, prior, report)
     note_untrained(rules, report)
     return linker, report
+
+
+# A recall below this would multiply the prior more than tenfold: sooner an undertrained level
+# than an estate where one person's records almost never agree.
+MIN_RECALL_FROM_MODEL = 0.1
+
+
+def _prior_again_from_model(linker: Linker, rules: MatchingRules, prior: DeterministicRules,
+                            report: TrainingReport) -> None:
+    """Estimate the prior again with the recall the trained model gives the deterministic rules
+    (their agreement levels' m-probabilities); kept as assumed where a comparison it reads was
+    left untrained."""
+    levels = prior.recall_from_model or {}
+    untrained = sorted(set(levels) - report.trained())
+    if untrained:
+        report.warnings.append(f"prior: recall kept as assumed ({prior.recall}); untrained: {untrained}")
+        return
+    recall = rules.m_probability_of(linker.misc.save_model_to_json(), levels)
+    recall = min(1.0, max(MIN_RECALL_FROM_MODEL, recall))
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*rule) for rule in prior.deterministic_rules], recall=recall
+    )
+    report.prior["used"]["recall_from_model"] = round(recall, 4)
 
 
 def _em_session(linker: Linker, memory: duckdb.DuckDBPyConnection, rules: MatchingRules,

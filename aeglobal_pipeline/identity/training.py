@@ -83,7 +83,8 @@ def choose_prior(memory: duckdb.DuckDBPyConnection, rules: MatchingRules,
         usable = [list(rule) for rule, n in counts.items() if n > 0]
         if usable:
             report.prior = {"used": {"rules": usable, "recall": option.recall}, "tried": tried}
-            return DeterministicRules(deterministic_rules=usable, recall=option.recall)
+            return DeterministicRules(deterministic_rules=usable, recall=option.recall,
+                                      recall_from_model=option.recall_from_model)
     report.prior = {"used": None, "tried": tried}
     report.warnings.append(
         "prior: no deterministic rule found a record pair; the probability that two random "

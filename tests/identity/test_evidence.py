@@ -160,9 +160,20 @@ def test_b2c_snapshot_without_email_trains_from_the_evidence_it_has(b2c_home):
     status = {tuple(s["rule"]): s["status"] for s in manifest["em_sessions"]}
     assert status[("email_match",)] == "skipped" and status[("mobile_match",)] == "skipped"
     assert status[("birthdate", "postal_norm")] == "trained"  # the fallback that trains names
-    prior = manifest["prior_estimate"]["used"]["rules"]
-    assert prior == [["family_name_norm", "given_name_norm", "birthdate"]]  # the fallback rule
+    prior = manifest["prior_estimate"]["used"]
+    assert prior["rules"] == [["family_name_norm", "given_name_norm", "birthdate"]]  # the fallback rule
     assert manifest["warnings"] == []  # every comparison was trained by some session
+    # the prior's recall is what the trained model says of that rule, not the assumed 0.6: the
+    # m-probabilities of an exact name and an exact birthdate multiplied, and the prior follows
+    model = json.loads((artefact.path / "model.json").read_text())
+    m = {c["output_column_name"]: c["comparison_levels"][1]["m_probability"]  # [0] is the null level
+         for c in model["comparisons"] if c["output_column_name"] in ("name", "birthdate")}
+    assert prior["recall_from_model"] == pytest.approx(m["name"] * m["birthdate"], abs=1e-4)
+    assert prior["recall_from_model"] != prior["recall"]
+    pairs = manifest["prior_estimate"]["tried"][-1]["pairs"][0]
+    records = manifest["records"]
+    expected = pairs / prior["recall_from_model"] / (records * (records - 1) / 2)
+    assert model["probability_two_random_records_match"] == pytest.approx(expected, rel=0.01)
 
 
 def test_comparisons_no_session_trains_keep_defaults_with_a_warning(b2c_home):

@@ -14,8 +14,9 @@ from standin import hand_record
 
 from aeglobal_pipeline.identity.resolve import resolve_identities
 
-APEX = {"company": "Apexnet Technology Co., Ltd.", "phone_e164": "+862155501000", "street": "88 Century Avenue",
-        "postal_code": "200120", "city": "Shanghai", "country_code": "CN"}  # fmt: skip
+APEX = {"company": "Apexnet Technology Co., Ltd.", "phone_e164": "+862155501000",
+        "street": "88 Century Avenue", "postal_code": "200120", "city": "Shanghai",
+        "country_code": "CN"}  # fmt: skip
 HENER = {"company": "Hener S.L.", "phone_e164": "+34932160500", "street": "Carrer de Mallorca 120",
          "postal_code": "08036", "city": "Barcelona", "country_code": "ES"}  # fmt: skip
 
