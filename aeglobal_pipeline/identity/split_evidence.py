@@ -55,6 +55,7 @@ IDENTIFIERS = (
     Identifier(
         "name", NAME_ONLY,
         "least(given_name_norm, family_name_norm) || ' ' || greatest(given_name_norm, family_name_norm)",
+        "given_name_norm IS NOT NULL AND family_name_norm IS NOT NULL",  # least() skips a null
     ),
 )
 FEATURE_COLUMNS = ("email_match", "is_free_mail", "mobile_match", "phone_match", "birthdate",
@@ -112,8 +113,8 @@ class SplitEvidence:
                 f"  {row.evidence_class:<27}{row.part_pairs:>11,}{row.missed_pairs:>9,}"
                 + "".join(f"{row.by_outcome[o]:>{max(len(o) + 2, 9)},}" for o in OUTCOMES)
             )
-        lines.append("  (link columns: missed pairs by the decision on the best-scored link between the "
-                     "two parts; other link = accepted or must-link, cut by clustering)")
+        lines.append("  (link columns: missed pairs by the decision on the best-scored link between the two")
+        lines.append("   parts; other link: accepted or must-link, cut by clustering)")
         shared = ", ".join(f"{label} {n:,} ({missed:,})" for label, (n, missed) in self.shared.items())
         lines.append(f"  part pairs (missed pairs) sharing each identifier: {shared or 'none'}")
         return lines
