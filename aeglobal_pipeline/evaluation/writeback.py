@@ -246,4 +246,5 @@ def identity_dict(report) -> dict:
         }
     figures["false_merges"] = len(report.false_merges)
     figures["false_splits"] = len(report.false_splits)
+    figures["split_evidence"] = report.split_evidence.to_dict() if report.split_evidence else None
     return figures

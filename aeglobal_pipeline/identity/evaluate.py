@@ -3,7 +3,8 @@
 Truth: CSV with source, object, record_id, person_id (the generator's `<DIR>.truth.csv`).
 Hard negatives (optional): CSV with record_key_a, record_key_b, reason — pairs of different
 people that look alike; a pair is "wrongly merged" when both records share a global id.
-Scores come from `identity.metrics` (contingency-table counting, no pair enumeration).
+Scores come from `identity.metrics` (contingency-table counting, no pair enumeration); what the
+parts of each false split share, from `identity.split_evidence`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import duckdb
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.metrics import ClusteringScores, register_truth_csv, score_clusterings
+from aeglobal_pipeline.identity.split_evidence import SplitEvidence, split_evidence
 from aeglobal_pipeline.identity.stable_ids import MAP_TABLE
 
 TOP = 10
@@ -48,6 +50,8 @@ class EvaluationReport:
     false_merges: list[ClusterError]
     false_splits: list[ClusterError]
     hard_negatives: HardNegativeResult | None
+    split_evidence: SplitEvidence | None = None
+    split_evidence_note: str | None = None  # why there is no breakdown
 
     def __str__(self) -> str:
         s = self.scores
@@ -75,6 +79,10 @@ class EvaluationReport:
             for e in errors:
                 keys = ", ".join(e.record_keys[:6]) + (" …" if len(e.record_keys) > 6 else "")
                 lines.append(f"  {e.cluster}: {e.parts} parts, {e.wrong_pairs} wrong pairs — {keys}")
+        if self.split_evidence is not None:
+            lines.extend(self.split_evidence.lines())
+        else:
+            lines.append(f"missed pairs (false splits) by what the parts share: {self.split_evidence_note}")
         return "\n".join(lines)
 
 
@@ -89,18 +97,22 @@ def default_hard_negatives(truth_csv: Path) -> Path | None:
 
 def evaluate(truth_csv: Path, hard_negatives_csv: Path | None = None) -> EvaluationReport:
     """Score identity.global_person_map in the warehouse against `truth_csv`."""
-    with warehouse.connect(read_only=True) as con:
+    with warehouse.connect(read_only=True) as con, duckdb.connect() as memory:
         predicted = con.sql(f"SELECT record_key, global_person_id FROM {MAP_TABLE}").to_arrow_table()  # noqa: S608
-    with duckdb.connect() as memory:
         memory.register("predicted_arrow", predicted)
         memory.execute("CREATE TABLE predicted AS SELECT * FROM predicted_arrow")
-        return evaluate_relation(memory, Path(truth_csv), hard_negatives_csv)
+        return evaluate_relation(memory, Path(truth_csv), hard_negatives_csv, evidence_source=con)
 
 
 def evaluate_relation(
-    con: duckdb.DuckDBPyConnection, truth_csv: Path, hard_negatives_csv: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    truth_csv: Path,
+    hard_negatives_csv: Path | None = None,
+    evidence_source: duckdb.DuckDBPyConnection | None = None,
 ) -> EvaluationReport:
-    """Score table `predicted(record_key, global_person_id)` on `con` against truth."""
+    """Score table `predicted(record_key, global_person_id)` on `con` against truth; the false
+    splits' evidence is read from identity.record_features / person_links on `evidence_source`
+    (default `con`)."""
     register_truth_csv(con, truth_csv, "truth")
     scores = score_clusterings(con, "truth", "predicted", predicted_cluster="global_person_id")
     con.execute(
@@ -111,7 +123,12 @@ def evaluate_relation(
     merges = _errors(con, group="gid", part="person_id")
     splits = _errors(con, group="person_id", part="gid")
     hard = _hard_negatives(con, hard_negatives_csv) if hard_negatives_csv else None
-    return EvaluationReport(scores, merges, splits, hard)
+    report = EvaluationReport(scores, merges, splits, hard)
+    try:
+        report.split_evidence = split_evidence(con, evidence_source or con)
+    except duckdb.CatalogException:
+        report.split_evidence_note = "not available (no identity.record_features / person_links yet)"
+    return report
 
 
 def _errors(con: duckdb.DuckDBPyConnection, *, group: str, part: str) -> list[ClusterError]:
