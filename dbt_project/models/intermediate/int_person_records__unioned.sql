@@ -164,6 +164,14 @@ birthdate_placeholders as (
 
 ),
 
+company_placeholders as (
+
+    -- what users type into a mandatory company field ("Individual Contacts", "n/a", "self
+    -- employed"; kinds any and company, as value hygiene reads them): no employer to match on
+    select lower(trim(value)) as value from {{ ref('placeholder_values') }} where kind in ('any', 'company')
+
+),
+
 salutation_sex as (
 
     select * from {{ ref('salutation_sex') }}
@@ -221,7 +229,8 @@ final as (
         phone as phone_raw,
         mobile_phone as mobile_raw,
         company_resolved as company,
-        {{ company_match_form('company_resolved') }} as company_norm,
+        case when lower(trim(company_resolved)) not in (select value from company_placeholders)
+             then {{ company_match_form('company_resolved') }} end as company_norm,
         account_record_key,
         street, city, postal_code, state,
         case when birthdate_problem is null then birthdate end as birthdate,
