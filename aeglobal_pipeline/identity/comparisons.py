@@ -162,11 +162,17 @@ class PersonNameComparison(_Comparison):
             return []
         g, f = self.given_column, self.family_column
         listed = "[" + ", ".join(f"'{name}'" for name in sorted(set(self.family_first_surnames))) + "]"
+        # As common as the commoner of the two full names (Splink takes the greater frequency):
+        # without it, "Sato Shota" / "Shota Sato" weighed like a rare name and merged namesakes
+        # on a shared city.
+        tf = {"tf_adjustment_column": self.full_name_column} if self.term_frequency else {}
         return [
             cll.And(
                 cll.ColumnsReversedLevel(g, f, symmetrical=True),
                 cll.CustomLevel(f'list_contains({listed}, "{g}_l") <> list_contains({listed}, "{f}_l")'),
-            ).configure(label_for_charts="Given and family swapped, one reading (one part a family name)")
+            ).configure(
+                label_for_charts="Given and family swapped, one reading (one part a family name)", **tf
+            )
         ]
 
     def _fuzzy_levels(self, lower: list[float]) -> list:
