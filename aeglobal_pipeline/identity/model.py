@@ -29,6 +29,7 @@ from aeglobal_pipeline.identity.settings import DeterministicRules, MatchingRule
 from aeglobal_pipeline.identity.training import (
     TrainingReport,
     choose_prior,
+    complete_share,
     note_untrained,
     rule_pairs,
     trained_by,
@@ -148,7 +149,7 @@ def train_model(
     if attempted and len(report.failed) == len(attempted):
         raise ValueError(f"identity model: every EM training session failed: {report.failed}")
     if prior is not None and prior.recall_from_model:
-        _prior_again_from_model(linker, rules, prior, report)
+        _prior_again_from_model(linker, memory, rules, prior, report)
     note_untrained(rules, report)
     return linker, report
 
@@ -158,17 +159,20 @@ def train_model(
 MIN_RECALL_FROM_MODEL = 0.1
 
 
-def _prior_again_from_model(linker: Linker, rules: MatchingRules, prior: DeterministicRules,
-                            report: TrainingReport) -> None:
-    """Estimate the prior again with the recall the trained model gives the deterministic rules
-    (their agreement levels' m-probabilities); kept as assumed where a comparison it reads was
-    left untrained."""
+def _prior_again_from_model(linker: Linker, memory: duckdb.DuckDBPyConnection, rules: MatchingRules,
+                            prior: DeterministicRules, report: TrainingReport) -> None:
+    """Estimate the prior again with the recall the trained model gives the deterministic rule:
+    its agreement levels' m-probabilities (those of pairs where both records hold the values)
+    times the share of pairs where both do; kept as assumed where a comparison it reads was left
+    untrained."""
     levels = prior.recall_from_model or {}
     untrained = sorted(set(levels) - report.trained())
     if untrained:
         report.warnings.append(f"prior: recall kept as assumed ({prior.recall}); untrained: {untrained}")
         return
-    recall = rules.m_probability_of(linker.misc.save_model_to_json(), levels)
+    (rule,) = prior.deterministic_rules  # settings allow recall_from_model on one rule only
+    agreeing = rules.m_probability_of(linker.misc.save_model_to_json(), levels)
+    recall = agreeing * complete_share(memory, rule) ** 2
     recall = min(1.0, max(MIN_RECALL_FROM_MODEL, recall))
     linker.training.estimate_probability_two_random_records_match(
         [block_on(*rule) for rule in prior.deterministic_rules], recall=recall

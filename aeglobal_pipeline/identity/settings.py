@@ -63,13 +63,20 @@ class DeterministicRules(_Strict):
 
     deterministic_rules: list[BlockingRule] = Field(min_length=1)
     recall: float = Field(gt=0, le=1)
-    # The comparison levels at which two records of one person agree on every column of these
-    # rules. Given, the assumed recall only seeds training: once EM has run, the recall is the
-    # trained m-probabilities of these levels multiplied (comparisons independent, as
-    # Fellegi-Sunter takes them) and the prior is estimated again. An estate whose records of one
+    # The comparison levels at which two records of one person agree on every column of the
+    # (one) rule. Given, the assumed recall only seeds training: once EM has run, the recall is
+    # the trained m-probabilities of these levels multiplied (comparisons independent, as
+    # Fellegi-Sunter takes them) times the share of pairs where both records hold the rule's
+    # columns, and the prior is estimated again. An estate whose records of one
     # person rarely agree on name and birthdate (FEBRL3: 32%) would otherwise get a prior half
     # its size from an assumed 60%.
     recall_from_model: dict[str, list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _one_rule_for_model_recall(self):
+        if self.recall_from_model and len(self.deterministic_rules) != 1:
+            raise ValueError("recall_from_model needs exactly one deterministic rule (its recall alone)")
+        return self
 
     @field_validator("deterministic_rules")
     @classmethod

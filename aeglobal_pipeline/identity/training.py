@@ -32,6 +32,17 @@ def rule_pairs(memory: duckdb.DuckDBPyConnection, rule: list[str]) -> int:
     return int(row[0][0])
 
 
+def complete_share(memory: duckdb.DuckDBPyConnection, rule: list[str]) -> float:
+    """Share of records holding every column of `rule` (a pair can agree on the rule only where
+    both do)."""
+    columns = check_columns(rule)  # validated feature names: no data reaches the SQL
+    not_null = " AND ".join(f'"{c}" IS NOT NULL' for c in columns)
+    row = memory.execute(
+        f"SELECT count(*) FILTER (WHERE {not_null}) / greatest(count(*), 1) FROM {FEATURES_TABLE}"  # noqa: S608
+    ).fetchall()
+    return float(row[0][0])
+
+
 def trained_by(rules: MatchingRules, blocking_rule: list[str]) -> list[str]:
     """Comparisons an EM session on `blocking_rule` estimates: Splink holds fixed every
     comparison that reads a column the session blocks on."""

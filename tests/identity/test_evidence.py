@@ -168,7 +168,12 @@ def test_b2c_snapshot_without_email_trains_from_the_evidence_it_has(b2c_home):
     model = json.loads((artefact.path / "model.json").read_text())
     m = {c["output_column_name"]: c["comparison_levels"][1]["m_probability"]  # [0] is the null level
          for c in model["comparisons"] if c["output_column_name"] in ("name", "birthdate")}
-    assert prior["recall_from_model"] == pytest.approx(m["name"] * m["birthdate"], abs=1e-4)
+    with warehouse.connect(read_only=True) as con:  # the share of records with name and birthdate
+        complete = con.execute(
+            "SELECT count(*) FILTER (WHERE given_name_norm IS NOT NULL AND family_name_norm IS NOT NULL "
+            "AND birthdate IS NOT NULL) / count(*) FROM identity.record_features"
+        ).fetchall()[0][0]
+    assert prior["recall_from_model"] == pytest.approx(m["name"] * m["birthdate"] * complete**2, abs=1e-4)
     assert prior["recall_from_model"] != prior["recall"]
     pairs = manifest["prior_estimate"]["tried"][-1]["pairs"][0]
     records = manifest["records"]

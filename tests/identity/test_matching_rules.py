@@ -58,6 +58,12 @@ def test_project_rules_load_and_build_serialisable_splink_settings():
         (lambda d: d["link_on"][1]["when"].update(shoe=["exact"]),
          "link_on[1].when.shoe: no comparison named 'shoe'"),
         (lambda d: d.pop("training"), "matching.yaml: training: Field required"),
+        (lambda d: d["training"]["prior"]["fallback"][0]["recall_from_model"].update(birthdate=["roughly"]),
+         "training.prior.fallback[0].birthdate: unknown level"),
+        (lambda d: d["training"]["prior"]["fallback"][0]["deterministic_rules"].append(["email_match"]),
+         "recall_from_model needs exactly one deterministic rule"),
+        (lambda d: d["comparisons"][0].update(family_first_surnames=["Wang"]),
+         "comparisons[0].family_first_surnames[0]: String should match pattern"),
     ],
 )  # fmt: skip
 def test_malformed_matching_yaml_names_the_bad_key(tmp_path, edit, expected):
