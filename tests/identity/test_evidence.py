@@ -192,7 +192,10 @@ def test_comparisons_no_session_trains_keep_defaults_with_a_warning(b2c_home):
     with memory:
         _, report = train_model(memory, narrowed)
     assert [s["status"] for s in report.sessions] == ["skipped", "trained"]
-    assert [w.split(":")[0] for w in report.warnings] == ["comparison name"]
+    # the prior's recall cannot come from an untrained name comparison: kept as assumed, said so
+    assert [w.split(":")[0] for w in report.warnings] == ["prior", "comparison name"]
+    assert "untrained: ['name']" in report.warnings[0]
+    assert "recall_from_model" not in report.prior["used"]
 
 
 def test_b2c_snapshot_without_email_resolves(b2c_home):

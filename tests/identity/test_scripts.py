@@ -1,7 +1,14 @@
-"""One name in two scripts: "张伟" on one org's record, "Wei Zhang" on another's.
+"""One name written two ways: in two scripts, in two orders, in one field.
 
-The name comparison meets the two through their Latin forms (anyascii), order-free; like a
-reversed Latin name, that agreement joins records only with the person's own identifiers.
+"张伟" on one org's record, "Wei Zhang" on another's: the name comparison meets the two through
+their Latin forms (anyascii), order-free; like a reversed Latin name, that agreement joins
+records only with the person's own identifiers.
+
+"Guo Chenghao" beside "Chenghao Guo" at one company is one person typed family first: no one's
+family name is Chenghao. "Wei Zhang" beside "Zhang Wei" may be two colleagues (Wei is a family
+name too), so only the person's own identifiers join those. "Josep Rovira" typed into LastName
+with FirstName left empty is the name "Josep" + "Rovira"; two records holding only one
+compound family name ("García López") may be two relatives and are not made one name.
 """
 
 from __future__ import annotations
@@ -17,6 +24,11 @@ HUAXIN = {"company": "Huaxin Precision Co., Ltd.", "phone_e164": "+862161230000"
           "postal_code": "200120", "country_code": "CN"}  # fmt: skip
 LINGTONG = {"company": "Lingtong Logistics Co., Ltd.", "phone_e164": "+862085550000", "city": "Guangzhou",
             "postal_code": "510620", "country_code": "CN"}  # fmt: skip
+APEX = {"company": "Apexnet Technology Co., Ltd.", "phone_e164": "+862155501000",
+        "street": "88 Century Avenue", "postal_code": "200120", "city": "Shanghai",
+        "country_code": "CN"}  # fmt: skip
+HENER = {"company": "Hener S.L.", "phone_e164": "+34932160500", "street": "Carrer de Mallorca 120",
+         "postal_code": "08036", "city": "Barcelona", "country_code": "ES"}  # fmt: skip
 
 
 def _decision(a: str, b: str) -> str | None:
@@ -90,3 +102,39 @@ def test_one_name_in_two_scripts_is_no_evidence_alone(identity_home):
     assert _decision("crm_apac:Contact:SD3", "ae_apac:Prospect:SD4") in ("vetoed", "kept_apart")
     assert _decision("crm_apac:Contact:SD5", "crm_apac:Lead:SD6") in ("vetoed", "kept_apart")
     assert ids["crm_apac:Contact:SD5"] != ids["crm_apac:Lead:SD6"]
+
+
+def test_a_swapped_name_with_one_reading_joins_and_one_with_two_readings_does_not(identity_home):
+    people = [
+        hand_record("crm_apac:Contact:GC1", "Chenghao", "Guo", email="chenghao.guo@apexnet.cn", **APEX),
+        hand_record("crm_apac:Lead:GC2", "Guo", "Chenghao", **APEX),  # typed family first
+        # two colleagues: Wei is a family name too, so either record may be either person
+        hand_record("crm_apac:Contact:ZW1", "Wei", "Zhang", email="wei.zhang@apexnet.cn", **APEX),
+        hand_record("crm_apac:Contact:ZW2", "Zhang", "Wei", email="zhang.wei@apexnet.cn", **APEX),
+    ]
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="order1")
+    ids = global_ids()
+    assert ids["crm_apac:Contact:GC1"] == ids["crm_apac:Lead:GC2"]
+    assert ids["crm_apac:Contact:ZW1"] != ids["crm_apac:Contact:ZW2"]
+    one_reading = scored_links("crm_apac:Contact:GC1", "crm_apac:Lead:GC2")
+    assert [decision for decision, _ in one_reading.values()] == ["accepted"]
+    two_readings = scored_links("crm_apac:Contact:ZW1", "crm_apac:Contact:ZW2")
+    assert {decision for decision, _ in two_readings.values()} <= {"vetoed", "kept_apart"}
+
+
+def test_the_full_name_in_one_field_is_the_name_in_two(identity_home):
+    people = [
+        hand_record("crm_emea:Contact:JR1", "Josep", "Rovira", email="josep.rovira@hener.es", **HENER),
+        hand_record("crm_emea:Lead:JR2", None, "Josep Rovira", **HENER),  # a form's one name field
+        # relatives with only the compound family name on file: not one name
+        hand_record("crm_emea:Lead:GL1", None, "García López", street="Calle Mayor 3", postal_code="28013",
+                    city="Madrid", country_code="ES", phone_e164="+34915550123"),
+        hand_record("crm_emea:Lead:GL2", None, "García López", street="Calle Mayor 3", postal_code="28013",
+                    city="Madrid", country_code="ES", phone_e164="+34915550123"),
+    ]
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="order2")
+    ids = global_ids()
+    assert ids["crm_emea:Contact:JR1"] == ids["crm_emea:Lead:JR2"]
+    assert ids["crm_emea:Lead:GL1"] != ids["crm_emea:Lead:GL2"]
