@@ -7,7 +7,7 @@ or more times, as `aeglobal run` would.
 from __future__ import annotations
 
 import yaml
-from identity_reads import global_ids
+from identity_reads import global_ids, scored_links
 from standin import hand_record, put_records
 
 from aeglobal_pipeline import warehouse
@@ -165,3 +165,27 @@ def test_role_mailboxes_shared_by_different_people_do_not_merge_them(identity_ho
             ["ae_emea:Prospect:RM3", "crm_emea:Contact:RM1"],
         ).fetchall()
     assert decision == [("rejected_must_link:connector_link",)]
+
+
+def test_a_close_name_without_an_employer_to_compare_needs_a_second_identifier(identity_home):
+    """"Guo Chenghao" (one reading of "Chenghao Guo") on a record whose company is a placeholder:
+    with no employer to compare, name, city and postal code are no second identifier (vetoed,
+    not left for a steward as a near miss); the person's own mobile is (on a record that names
+    no employer either)."""
+    shanghai = {"city": "Shanghai", "country_code": "CN", "postal_code": "200120"}
+    placeholder = {"company": "Individual Contacts", "company_norm": None}
+    people = [
+        hand_record("crm_apac:Contact:GC1", "Chenghao", "Guo", company="Apexnet Technology Co., Ltd.",
+                    email="chenghao.guo@apexnet.cn", mobile_e164="+8613912345678", street="88 Century Avenue",
+                    **shanghai),
+        hand_record("crm_apac:Lead:GC2", "Guo", "Chenghao", **placeholder, **shanghai),
+        hand_record("ae_apac:Prospect:GC3", "Chenghao", "Guo", mobile_e164="+8613912345678", **placeholder,
+                    **shanghai),
+    ]  # fmt: skip
+    identity_home.reset_warehouse(people)
+    resolve_identities(run_id="close1")
+    ids = global_ids()
+    assert ids["crm_apac:Contact:GC1"] == ids["ae_apac:Prospect:GC3"]
+    assert ids["crm_apac:Lead:GC2"] != ids["crm_apac:Contact:GC1"]
+    links = scored_links("crm_apac:Contact:GC1", "crm_apac:Lead:GC2")
+    assert [decision for decision, _ in links.values()] == ["vetoed"]
