@@ -9,6 +9,7 @@ parts of each false split share, from `identity.split_evidence`.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import duckdb
 
 from aeglobal_pipeline import warehouse
 from aeglobal_pipeline.identity.metrics import ClusteringScores, register_truth_csv, score_clusterings
-from aeglobal_pipeline.identity.split_evidence import SplitEvidence, split_evidence
+from aeglobal_pipeline.identity.split_evidence import OpenSource, SplitEvidence, split_evidence
 from aeglobal_pipeline.identity.stable_ids import MAP_TABLE
 
 TOP = 10
@@ -97,22 +98,26 @@ def default_hard_negatives(truth_csv: Path) -> Path | None:
 
 def evaluate(truth_csv: Path, hard_negatives_csv: Path | None = None) -> EvaluationReport:
     """Score identity.global_person_map in the warehouse against `truth_csv`."""
-    with warehouse.connect(read_only=True) as con, duckdb.connect() as memory:
+    with warehouse.connect(read_only=True) as con:
         predicted = con.sql(f"SELECT record_key, global_person_id FROM {MAP_TABLE}").to_arrow_table()  # noqa: S608
+    with duckdb.connect() as memory:
         memory.register("predicted_arrow", predicted)
         memory.execute("CREATE TABLE predicted AS SELECT * FROM predicted_arrow")
-        return evaluate_relation(memory, Path(truth_csv), hard_negatives_csv, evidence_source=con)
+        # the warehouse opened again only to read the split persons' features and links, not
+        # held (and locked) while the scores are counted
+        return evaluate_relation(memory, Path(truth_csv), hard_negatives_csv,
+                                 evidence_source=lambda: warehouse.connect(read_only=True))
 
 
 def evaluate_relation(
     con: duckdb.DuckDBPyConnection,
     truth_csv: Path,
     hard_negatives_csv: Path | None = None,
-    evidence_source: duckdb.DuckDBPyConnection | None = None,
+    evidence_source: OpenSource | None = None,
 ) -> EvaluationReport:
     """Score table `predicted(record_key, global_person_id)` on `con` against truth; the false
-    splits' evidence is read from identity.record_features / person_links on `evidence_source`
-    (default `con`)."""
+    splits' evidence is read from identity.record_features / person_links on the connection
+    `evidence_source()` opens (default `con`)."""
     register_truth_csv(con, truth_csv, "truth")
     scores = score_clusterings(con, "truth", "predicted", predicted_cluster="global_person_id")
     con.execute(
@@ -125,7 +130,7 @@ def evaluate_relation(
     hard = _hard_negatives(con, hard_negatives_csv) if hard_negatives_csv else None
     report = EvaluationReport(scores, merges, splits, hard)
     try:
-        report.split_evidence = split_evidence(con, evidence_source or con)
+        report.split_evidence = split_evidence(con, evidence_source or (lambda: nullcontext(con)))
     except duckdb.CatalogException:
         report.split_evidence_note = "not available (no identity.record_features / person_links yet)"
     return report

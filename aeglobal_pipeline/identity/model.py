@@ -174,9 +174,7 @@ def _prior_again_from_model(linker: Linker, memory: duckdb.DuckDBPyConnection, r
     agreeing = rules.m_probability_of(linker.misc.save_model_to_json(), levels)
     recall = agreeing * complete_share(memory, rule) ** 2
     recall = min(1.0, max(MIN_RECALL_FROM_MODEL, recall))
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on(*rule) for rule in prior.deterministic_rules], recall=recall
-    )
+    linker.training.estimate_probability_two_random_records_match([block_on(*rule)], recall=recall)
     report.prior["used"]["recall_from_model"] = round(recall, 4)
 
 

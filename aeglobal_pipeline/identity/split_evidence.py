@@ -14,6 +14,8 @@ split persons' records are read from the warehouse, so it stays small at 1M reco
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -120,9 +122,13 @@ class SplitEvidence:
         return lines
 
 
-def split_evidence(memory: duckdb.DuckDBPyConnection, source: duckdb.DuckDBPyConnection) -> SplitEvidence:
-    """The breakdown for `joined` on `memory`; record features and links read from `source` (the
-    warehouse, or `memory` itself). Raises duckdb.CatalogException when `source` lacks them."""
+OpenSource = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+def split_evidence(memory: duckdb.DuckDBPyConnection, open_source: OpenSource) -> SplitEvidence:
+    """The breakdown for `joined` on `memory`; record features and links read from the connection
+    `open_source()` opens for that read alone (the warehouse, or `memory` itself). Raises
+    duckdb.CatalogException when the source lacks them."""
     memory.execute(
         """CREATE OR REPLACE TEMP TABLE split_records AS
            SELECT record_key, person_id, gid FROM joined
@@ -131,7 +137,8 @@ def split_evidence(memory: duckdb.DuckDBPyConnection, source: duckdb.DuckDBPyCon
            )"""
     )
     keys = memory.sql("SELECT record_key FROM split_records").to_arrow_table()
-    features, links = _read_split_inputs(source, keys)
+    with open_source() as source:
+        features, links = _read_split_inputs(source, keys)
     for name, table in (("split_features", features), ("split_links", links)):
         memory.register(f"{name}_arrow", table)
         memory.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608

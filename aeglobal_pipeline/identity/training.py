@@ -20,11 +20,15 @@ from aeglobal_pipeline.identity.features import FEATURES_TABLE
 from aeglobal_pipeline.identity.settings import DeterministicRules, MatchingRules
 
 
+def _all_present_sql(rule: list[str]) -> str:
+    """SQL: every column of `rule` holds a value (validated feature names: no data in it)."""
+    return " AND ".join(f'"{c}" IS NOT NULL' for c in check_columns(rule))
+
+
 def rule_pairs(memory: duckdb.DuckDBPyConnection, rule: list[str]) -> int:
     """Record pairs that agree on every column of `rule` (nulls never agree, as in block_on)."""
-    columns = check_columns(rule)  # validated feature names: no data reaches the SQL
-    not_null = " AND ".join(f'"{c}" IS NOT NULL' for c in columns)
-    keys = ", ".join(f'"{c}"' for c in columns)
+    not_null = _all_present_sql(rule)
+    keys = ", ".join(f'"{c}"' for c in rule)
     row = memory.execute(
         f"""SELECT coalesce(sum(n * (n - 1) / 2), 0)::BIGINT FROM (
                 SELECT count(*) AS n FROM {FEATURES_TABLE} WHERE {not_null} GROUP BY {keys})"""  # noqa: S608
@@ -35,10 +39,9 @@ def rule_pairs(memory: duckdb.DuckDBPyConnection, rule: list[str]) -> int:
 def complete_share(memory: duckdb.DuckDBPyConnection, rule: list[str]) -> float:
     """Share of records holding every column of `rule` (a pair can agree on the rule only where
     both do)."""
-    columns = check_columns(rule)  # validated feature names: no data reaches the SQL
-    not_null = " AND ".join(f'"{c}" IS NOT NULL' for c in columns)
+    present = _all_present_sql(rule)
     row = memory.execute(
-        f"SELECT count(*) FILTER (WHERE {not_null}) / greatest(count(*), 1) FROM {FEATURES_TABLE}"  # noqa: S608
+        f"SELECT count(*) FILTER (WHERE {present}) / greatest(count(*), 1) FROM {FEATURES_TABLE}"  # noqa: S608
     ).fetchall()
     return float(row[0][0])
 
