@@ -157,23 +157,22 @@ class LocationComparison(_Comparison):
         def tf(column: str) -> dict:
             return {"tf_adjustment_column": column} if self.term_frequency else {}
 
-        # A typo in the street ("warrego icrcuit") with the same postal code, or the same street
-        # with one typo in the postal code; never another house number: neighbours share street
-        # and postal code.
+        # The same house number with a typo in the street ("warrego icrcuit"), in the postal code
+        # or in each (the fields are keyed separately, so each may carry its own slip); never
+        # another house number: neighbours share street and postal code.
         street_typo = (
             f"""regexp_extract("{street}_l", '[0-9]+') = regexp_extract("{street}_r", '[0-9]+') """
             f'AND damerau_levenshtein("{street}_l", "{street}_r") <= '
             f'CASE WHEN least(length("{street}_l"), length("{street}_r")) >= 10 THEN 2 ELSE 1 END'
         )
-        address_typo = (
-            f'("{postal}_l" = "{postal}_r" AND {street_typo}) '
-            f'OR ("{street}_l" = "{street}_r" AND damerau_levenshtein("{postal}_l", "{postal}_r") <= 1)'
-        )
+        address_typo = f'{street_typo} AND damerau_levenshtein("{postal}_l", "{postal}_r") <= 1'
         postal_typo = f'"{city}_l" = "{city}_r" AND damerau_levenshtein("{postal}_l", "{postal}_r") <= 1'
         levels = [
             cll.And(cll.NullLevel(postal), cll.NullLevel(city)),
             cll.ExactMatchLevel(address).configure(label_for_charts="Same street address", **tf(address)),
-            cll.CustomLevel(address_typo).configure(label_for_charts="Street address one typo apart"),
+            cll.CustomLevel(address_typo).configure(
+                label_for_charts="Same house number, a slip in the street or postal code (or each)"
+            ),
             cll.ExactMatchLevel(postal).configure(label_for_charts="Same postal code", **tf(postal)),
             cll.CustomLevel(postal_typo).configure(label_for_charts="Same city, postal code one typo apart"),
             cll.ExactMatchLevel(city).configure(label_for_charts="Same city", **tf(city)),
