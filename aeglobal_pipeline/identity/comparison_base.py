@@ -17,6 +17,9 @@ FEATURE_COLUMNS = (
     "name_suffix", "given_name_known", "family_name_known", "email_names_holder",
     "given_name_latin", "family_name_latin", "name_latin_key", "salutation_sex",
 )  # fmt: skip
+# Per record, from the estate's name counts frozen with the model (identity.name_roles): its given
+# name written as a given and as a family name, its family name written as each.
+ROLE_COLUMNS = ("given_as_given", "given_as_family", "family_as_given", "family_as_family")
 
 
 class _Strict(BaseModel):

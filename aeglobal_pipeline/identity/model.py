@@ -23,7 +23,7 @@ from splink import Linker, block_on
 from splink.backends.duckdb import DuckDBAPI
 
 from aeglobal_pipeline.config import aeglobal_home
-from aeglobal_pipeline.identity import term_frequencies
+from aeglobal_pipeline.identity import name_roles, term_frequencies
 from aeglobal_pipeline.identity.features import FEATURES_TABLE
 from aeglobal_pipeline.identity.settings import DeterministicRules, MatchingRules
 from aeglobal_pipeline.identity.training import (
@@ -100,23 +100,28 @@ def fingerprint(memory: duckdb.DuckDBPyConnection) -> str:
 
 
 def linker_for(memory: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> Linker:
-    """A Linker over the in-memory feature table (never the warehouse)."""
+    """A Linker over the in-memory feature table (never the warehouse), with the name counts of
+    the data in it (training: the model to be saved freezes the same counts)."""
     db_api = DuckDBAPI(connection=memory)
-    frame = db_api.register(FEATURES_TABLE)
+    frame = db_api.register(name_roles.scoring_view(memory))
     return Linker(frame, settings, log_level=SPLINK_LOG_LEVEL)
 
 
 def prediction_linker(memory: duckdb.DuckDBPyConnection, artefact: ModelArtefact,
                       settings: dict[str, Any] | None = None) -> Linker:
-    """A Linker for scoring with the artefact's model and its frozen term frequencies.
+    """A Linker for scoring with the artefact's model and its frozen term frequencies and name
+    counts (identity.name_roles).
 
     `settings` overrides the model JSON (e.g. narrowed blocking rules). An artefact saved before
-    frequencies were frozen gets them now, from the data it first scores."""
+    either was frozen gets it now, from the data it first scores."""
     model = artefact.splink_model()
     if not term_frequencies.is_frozen(artefact.path, model):
         term_frequencies.freeze(linker_for(memory, model), memory, artefact.path, model)
+    if not name_roles.is_frozen(artefact.path):
+        name_roles.freeze(memory, artefact.path)
     db_api = DuckDBAPI(connection=memory)
-    linker = Linker(db_api.register(FEATURES_TABLE), settings or model, log_level=SPLINK_LOG_LEVEL)
+    scored = name_roles.scoring_view(memory, artefact.path)
+    linker = Linker(db_api.register(scored), settings or model, log_level=SPLINK_LOG_LEVEL)
     term_frequencies.register(linker, db_api, memory, artefact.path, model)
     return linker
 
@@ -232,6 +237,7 @@ def save_model(
     path.mkdir(parents=True, exist_ok=False)
     (path / MODEL_FILE).write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
     term_frequencies.freeze(linker, memory, path, model)
+    name_roles.freeze(memory, path)
     for name, chart in _charts(linker).items():
         (path / f"{name}.html").write_text(chart.to_html(inline=True), encoding="utf-8")
         (path / f"{name}.vl.json").write_text(json.dumps(chart.chart_dict, default=str), encoding="utf-8")

@@ -13,7 +13,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from pydantic import Field
 
-from aeglobal_pipeline.identity.comparison_base import Column, _Comparison
+from aeglobal_pipeline.identity.comparison_base import ROLE_COLUMNS, Column, _Comparison
 
 
 class PersonNameComparison(_Comparison):
@@ -42,6 +42,11 @@ class PersonNameComparison(_Comparison):
     # Korean): with exactly one of two swapped parts among them, only one reading of the name
     # exists, so the swap is one person's name typed in two orders (`swapped_one_reading`).
     family_first_surnames: list[Annotated[str, Field(pattern=r"^[a-z]{2,}$")]] = []
+    # Elsewhere the estate's own records settle the order: where they write one order of the two
+    # parts at least this many times likelier than the other (the given name as a given name and
+    # the family name as a family name, against the reverse: identity.name_roles), "Hindess Luke"
+    # is Luke Hindess. Neither part may be a listed family name (those have the rule above).
+    order_odds: Annotated[float, Field(gt=1)] | None = None
 
     def build(self) -> cl.ComparisonCreator:
         high, *lower = sorted(self.thresholds, reverse=True)
@@ -123,13 +128,26 @@ class PersonNameComparison(_Comparison):
         ]
 
     def _swapped_one_reading_level(self) -> list:
-        """Swapped order where one part only is a listed family name ("Chenghao Guo" / "Guo
-        Chenghao": no one's family name is Chenghao); none without a list. The list holds
-        validated lower-case words only, so it is written into the SQL as literals."""
-        if not self.family_first_surnames:
+        """Swapped order with one reading: one part only is a listed family name ("Chenghao Guo"
+        / "Guo Chenghao": no one's family name is Chenghao), or the estate's names settle the
+        order (`order_odds`); none without either. The list holds validated lower-case words
+        only, so it is written into the SQL as literals; the odds are a validated number."""
+        if not self.family_first_surnames and self.order_odds is None:
             return []
         g, f = self.given_column, self.family_column
         listed = "[" + ", ".join(f"'{name}'" for name in sorted(set(self.family_first_surnames))) + "]"
+        readings = []
+        if self.family_first_surnames:
+            readings.append(f'list_contains({listed}, "{g}_l") <> list_contains({listed}, "{f}_l")')
+        if self.order_odds is not None:
+            # Counts of the left record (the right one's mirror them); each holds at least the
+            # record itself, and a name the frozen counts never saw counts as written once.
+            gg, gf, fg, ff = (f'greatest("{column}_l", 1)' for column in ROLE_COLUMNS)
+            odds = float(self.order_odds)
+            readings.append(
+                f'NOT list_contains({listed}, "{g}_l") AND NOT list_contains({listed}, "{f}_l") '
+                f"AND ({gg} * {ff} >= {odds} * {gf} * {fg} OR {gf} * {fg} >= {odds} * {gg} * {ff})"
+            )
         # As common as the commoner of the two full names (Splink takes the greater frequency):
         # without it, "Sato Shota" / "Shota Sato" weighed like a rare name and merged namesakes
         # on a shared city.
@@ -137,9 +155,10 @@ class PersonNameComparison(_Comparison):
         return [
             cll.And(
                 cll.ColumnsReversedLevel(g, f, symmetrical=True),
-                cll.CustomLevel(f'list_contains({listed}, "{g}_l") <> list_contains({listed}, "{f}_l")'),
+                cll.CustomLevel(" OR ".join(f"({reading})" for reading in readings)),
             ).configure(
-                label_for_charts="Given and family swapped, one reading (one part a family name)", **tf
+                label_for_charts="Given and family swapped, one reading (a family name listed, or the "
+                "estate's names settle the order)", **tf
             )
         ]
 
@@ -205,8 +224,9 @@ class PersonNameComparison(_Comparison):
 
     def level_ids(self) -> list[str]:
         fuzzy = [f"fuzzy_{t}" for t in sorted(self.thresholds, reverse=True)[1:]]
+        one_reading = ["swapped_one_reading"] if self.family_first_surnames or self.order_odds else []
         return [
-            "null", "exact", "one_field", *(["swapped_one_reading"] if self.family_first_surnames else []),
+            "null", "exact", "one_field", *one_reading,
             "swapped", "fuzzy", "other_script", "other_script_close",
             "nickname_or_initial", "tokens_subset", "swapped_close", *fuzzy, "given_typo",
             "given_missing", "family_missing", "family_only", "family_close_only", "given_only", "different",
