@@ -64,6 +64,8 @@ def test_project_rules_load_and_build_serialisable_splink_settings():
          "recall_from_model needs exactly one deterministic rule"),
         (lambda d: d["comparisons"][0].update(family_first_surnames=["Wang"]),
          "comparisons[0].family_first_surnames[0]: String should match pattern"),
+        (lambda d: d["comparisons"][0].update(order_odds=0.5),
+         "comparisons[0].order_odds: Input should be greater than 1"),
     ],
 )  # fmt: skip
 def test_malformed_matching_yaml_names_the_bad_key(tmp_path, edit, expected):
