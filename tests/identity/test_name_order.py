@@ -26,8 +26,8 @@ FAMILIES = ["Abbott", "Barker", "Carver", "Dunmore", "Eastwick", "Fairley", "Gar
 
 def _elsewhere(key: str, given: str, family: str, n: int) -> dict:
     """Someone else, somewhere else: a record that only adds to the estate's name counts."""
-    return hand_record(key, given, family, company=f"Firm {n} Ltd", city=f"Town {n}",
-                       postal_code=f"{10000 + n}", country_code="GB", email=f"p{n}@firm{n}.co.uk")  # fmt: skip
+    return hand_record(key, given, family, company=f"Firm {n} Ltd", city=f"Town {n}", country_code="GB",
+                       postal_code=f"{10000 + n}", email=f"p{n}@firm{n}.co.uk")  # fmt: skip
 
 
 def test_a_swap_the_estates_names_settle_joins_and_one_they_do_not_stays_apart(identity_home):
