@@ -61,6 +61,8 @@ def identity_model(context: dg.AssetExecutionContext, config: IdentityModelConfi
             "training_records": manifest.get("records", 0),
             "data_fingerprint": manifest.get("data_fingerprint", ""),
             "probability_two_random_records_match": manifest.get("probability_two_random_records_match"),
+            # names whose counts as given / family name settle a swapped name's order
+            "names_counted_for_name_order": manifest.get("name_roles", {}).get("names", 0),
             "artefact_path": dg.MetadataValue.path(str(artefact.path)),
             "match_weights_chart": dg.MetadataValue.path(str(artefact.path / "match_weights.html")),
         }

@@ -237,7 +237,7 @@ def save_model(
     path.mkdir(parents=True, exist_ok=False)
     (path / MODEL_FILE).write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
     term_frequencies.freeze(linker, memory, path, model)
-    name_roles.freeze(memory, path)
+    names_counted = name_roles.freeze(memory, path)
     for name, chart in _charts(linker).items():
         (path / f"{name}.html").write_text(chart.to_html(inline=True), encoding="utf-8")
         (path / f"{name}.vl.json").write_text(json.dumps(chart.chart_dict, default=str), encoding="utf-8")
@@ -262,6 +262,8 @@ def save_model(
         "u_floored_levels": floored,
         # never_link_on rules that yield where this estate's data makes their contradiction common
         "vetoes_where_common": rules.where_common_report(model),
+        # distinct names whose given / family counts settle a swapped name's order (name_roles)
+        "name_roles": {"file": name_roles.ROLES_FILE, "names": names_counted},
         "splink_version": _splink_version(),
     }
     (path / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -41,11 +41,14 @@ def count_roles(memory: duckdb.DuckDBPyConnection) -> pa.Table:
     ).to_arrow_table()
 
 
-def freeze(memory: duckdb.DuckDBPyConnection, model_dir: Path) -> None:
-    """Save the counts of the data in the feature table beside the model."""
+def freeze(memory: duckdb.DuckDBPyConnection, model_dir: Path) -> int:
+    """Save the counts of the data in the feature table beside the model; returns how many
+    distinct names they cover."""
+    roles = count_roles(memory)
     partial = model_dir / f".{ROLES_FILE}.tmp"
-    pq.write_table(count_roles(memory), partial)
+    pq.write_table(roles, partial)
     partial.replace(model_dir / ROLES_FILE)
+    return roles.num_rows
 
 
 def is_frozen(model_dir: Path) -> bool:

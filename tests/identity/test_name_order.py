@@ -45,7 +45,9 @@ def test_a_swap_the_estates_names_settle_joins_and_one_they_do_not_stays_apart(i
     ]  # fmt: skip
     identity_home.reset_warehouse(estate + people)
     train_step(retrain=True)  # the counts are the model's: trained on this estate
-    roles = {row["name"]: row for row in pq.read_table(latest_model().path / ROLES_FILE).to_pylist()}
+    model = latest_model()
+    roles = {row["name"]: row for row in pq.read_table(model.path / ROLES_FILE).to_pylist()}
+    assert model.manifest["name_roles"] == {"file": ROLES_FILE, "names": len(roles)}
     assert (roles["hindess"]["as_given"], roles["hindess"]["as_family"]) == (1, 1)
     assert roles["luke"]["as_given"] >= len(FAMILIES) + 1
     resolve_identities(run_id="order-odds1")
