@@ -113,14 +113,16 @@ def prediction_linker(memory: duckdb.DuckDBPyConnection, artefact: ModelArtefact
     counts (identity.name_roles).
 
     `settings` overrides the model JSON (e.g. narrowed blocking rules). An artefact saved before
-    either was frozen gets it now, from the data it first scores."""
+    frequencies were frozen gets them now, from the data it first scores. One saved before name
+    counts were has no level that reads them (its levels would not match the rules'): it scores
+    with the counts of the data in memory, and nothing is saved from what may be an incremental
+    run's few records."""
     model = artefact.splink_model()
     if not term_frequencies.is_frozen(artefact.path, model):
         term_frequencies.freeze(linker_for(memory, model), memory, artefact.path, model)
-    if not name_roles.is_frozen(artefact.path):
-        name_roles.freeze(memory, artefact.path)
     db_api = DuckDBAPI(connection=memory)
-    scored = name_roles.scoring_view(memory, artefact.path)
+    frozen = artefact.path if name_roles.is_frozen(artefact.path) else None
+    scored = name_roles.scoring_view(memory, frozen)
     linker = Linker(db_api.register(scored), settings or model, log_level=SPLINK_LOG_LEVEL)
     term_frequencies.register(linker, db_api, memory, artefact.path, model)
     return linker

@@ -21,3 +21,8 @@ def scored_links(*keys: str) -> dict[tuple[str, str], tuple[str, float]]:
             [list(keys), list(keys)],
         ).fetchall()
     return {(a, b): (decision, p) for a, b, decision, p in rows}
+
+
+def decisions(*keys: str) -> list[str]:
+    """The decisions on the scored pairs among keys."""
+    return [decision for decision, _ in scored_links(*keys).values()]

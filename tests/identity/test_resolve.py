@@ -7,7 +7,7 @@ or more times, as `aeglobal run` would.
 from __future__ import annotations
 
 import yaml
-from identity_reads import global_ids, scored_links
+from identity_reads import decisions, global_ids
 from standin import hand_record, put_records
 
 from aeglobal_pipeline import warehouse
@@ -187,5 +187,4 @@ def test_a_close_name_without_an_employer_to_compare_needs_a_second_identifier(i
     ids = global_ids()
     assert ids["crm_apac:Contact:GC1"] == ids["ae_apac:Prospect:GC3"]
     assert ids["crm_apac:Lead:GC2"] != ids["crm_apac:Contact:GC1"]
-    links = scored_links("crm_apac:Contact:GC1", "crm_apac:Lead:GC2")
-    assert [decision for decision, _ in links.values()] == ["vetoed"]
+    assert decisions("crm_apac:Contact:GC1", "crm_apac:Lead:GC2") == ["vetoed"]
